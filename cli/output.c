@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Describing devices and errors to people and scripts. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "vtpmctl.h"
+
+void log_error(const char *format, ...)
+{
+	va_list args;
+
+	fputs("vtpmctl: ", stderr);
+	va_start(args, format);
+	vfprintf(stderr, format, args);
+	va_end(args);
+	fputc('\n', stderr);
+}
+
+void explain_device_error(int r, const char *vtpmx)
+{
+	switch (r) {
+	case -ENOENT:
+		log_error("%s not found: load the module with 'modprobe tpm_vtpm_proxy'", vtpmx);
+		break;
+	case -EPERM:
+	case -EACCES:
+		log_error("not allowed to create a vTPM through %s: this needs CAP_SYS_ADMIN (run as root)",
+			  vtpmx);
+		break;
+	case -EOPNOTSUPP:
+		log_error("the kernel's vTPM proxy driver does not support this TPM version");
+		break;
+	default:
+		log_error("creating the vTPM through %s failed: %s", vtpmx, strerror(-r));
+	}
+}
+
+bool parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static struct json_object *node_to_json(struct vtpm_device *dev, enum vtpm_node node)
+{
+	struct json_object *obj;
+	dev_t devnum;
+
+	if (vtpm_device_get_devnum(dev, node, &devnum) < 0)
+		return NULL;
+	obj = json_object_new_object();
+	json_object_object_add(obj, "path", json_object_new_string(vtpm_device_get_path(dev, node)));
+	json_object_object_add(obj, "major", json_object_new_int64(major(devnum)));
+	json_object_object_add(obj, "minor", json_object_new_int64(minor(devnum)));
+	return obj;
+}
+
+struct json_object *device_to_json(struct vtpm_device *dev)
+{
+	struct json_object *obj = json_object_new_object();
+	struct json_object *rm;
+
+	json_object_object_add(obj, "version",
+			       json_object_new_string(vtpm_device_get_version(dev) == VTPM_VERSION_2 ?
+						      "2.0" : "1.2"));
+	json_object_object_add(obj, "number", json_object_new_int64(vtpm_device_get_number(dev)));
+	json_object_object_add(obj, "tpm", node_to_json(dev, VTPM_NODE_TPM));
+	rm = node_to_json(dev, VTPM_NODE_TPMRM);
+	json_object_object_add(obj, "tpmrm", rm ? rm : NULL);
+	return obj;
+}
+
+void device_print(struct vtpm_device *dev, FILE *f)
+{
+	static const enum vtpm_node nodes[] = { VTPM_NODE_TPM, VTPM_NODE_TPMRM };
+	dev_t devnum;
+
+	fprintf(f, "TPM %s vTPM %u\n",
+		vtpm_device_get_version(dev) == VTPM_VERSION_2 ? "2.0" : "1.2",
+		vtpm_device_get_number(dev));
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		if (vtpm_device_get_devnum(dev, nodes[i], &devnum) < 0)
+			continue;
+		fprintf(f, "  %-14s %u:%u\n", vtpm_device_get_path(dev, nodes[i]),
+			major(devnum), minor(devnum));
+	}
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* vtpmctl: the command-line face of libvtpm.  Dispatches to subcommands. */
+#include "config.h"
+
+#include <getopt.h>
+#include <string.h>
+
+#include "vtpmctl.h"
+
+static const struct vtpmctl_command commands[] = {
+	{ "create", cmd_create, "create a vTPM and serve it until stopped" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: vtpmctl [--help] [--version] COMMAND [ARGS...]\n\n"
+		   "Software TPMs for containers through the Linux vTPM proxy driver.\n\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nRun 'vtpmctl COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char *argv[])
+{
+	static const struct option options[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{}
+	};
+	int c;
+
+	/* '+': stop at the first non-option, the subcommand. */
+	while ((c = getopt_long(argc, argv, "+hV", options, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("vtpmctl %s\n", PACKAGE_VERSION);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		log_error("missing command");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) == 0) {
+			argc -= optind;
+			argv += optind;
+			optind = 0; /* reset getopt for the subcommand */
+			return commands[i].run(argc, argv);
+		}
+	}
+	log_error("unknown command '%s'", argv[optind]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

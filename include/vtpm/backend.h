@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Emulator backends: what answers the TPM commands a relay receives.
+ *
+ * A backend is a table of operations plus a private pointer.  libvtpm ships
+ * a libtpms backend (in-process TPM 1.2 and TPM 2); callers may supply their
+ * own ops to plug in any other emulator.
+ */
+#ifndef VTPM_BACKEND_H
+#define VTPM_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vtpm/ctx.h>
+#include <vtpm/device.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** VTPM_BUFFER_SIZE - largest command or response on the wire (the kernel's TPM_BUFSIZE). */
+#define VTPM_BUFFER_SIZE 4096
+
+/**
+ * enum vtpm_state_type - the state blobs of a TPM
+ * @VTPM_STATE_PERMANENT: NV memory: seeds, NV indices, persistent objects
+ * @VTPM_STATE_VOLATILE:  RAM state: PCRs, sessions, loaded objects
+ * @VTPM_STATE_SAVESTATE: what TPM2_Shutdown(STATE) / TPM_SaveState stored
+ */
+enum vtpm_state_type {
+	VTPM_STATE_PERMANENT = 1,
+	VTPM_STATE_VOLATILE = 2,
+	VTPM_STATE_SAVESTATE = 3,
+};
+
+/**
+ * struct vtpm_backend_ops - what an emulator implements
+ * @size: sizeof(struct vtpm_backend_ops) as the caller compiled it, so the
+ *	table can grow without breaking old callers
+ * @start: power the TPM on.  Called before the first command and after
+ *	@shutdown.  Returns 0 or a negative errno.
+ * @process: execute one command.  @cmd is a whole, length-checked command
+ *	(its header length equals @cmd_len).  Write the response to @resp
+ *	(at most @resp_size bytes) and its length to @resp_len.  Return 0, or
+ *	a negative errno if no response could be produced at all: the relay
+ *	then answers the client with a TPM failure code itself.
+ * @reset: power-cycle: volatile state is lost, permanent state kept.  May
+ *	be NULL (then @shutdown followed by @start is used).
+ * @shutdown: power off cleanly, saving volatile state where the backend
+ *	persists state.  Returns 0 or a negative errno.
+ * @get_state: hand out a state blob in a malloc()ed buffer that the caller
+ *	frees.  -ENOENT if that blob does not exist.  May be NULL (-ENOTSUP).
+ * @set_state: replace a state blob; only called while powered off.  May be
+ *	NULL (-ENOTSUP).
+ * @free: release @data.  May be NULL.
+ */
+struct vtpm_backend_ops {
+	size_t size;
+	int (*start)(void *data);
+	int (*process)(void *data, const uint8_t *cmd, size_t cmd_len,
+		       uint8_t locality, uint8_t *resp, size_t resp_size,
+		       size_t *resp_len);
+	int (*reset)(void *data);
+	int (*shutdown)(void *data);
+	int (*get_state)(void *data, enum vtpm_state_type type,
+			 uint8_t **blob, size_t *blob_len);
+	int (*set_state)(void *data, enum vtpm_state_type type,
+			 const uint8_t *blob, size_t blob_len);
+	void (*free)(void *data);
+};
+
+struct vtpm_backend;
+
+/**
+ * vtpm_backend_new - wrap caller-supplied operations as a backend
+ * @version: the TPM family the emulator speaks
+ * @ops: copied; @ops->size tells how much of it the caller knows
+ * @data: passed to every operation; released through @ops->free
+ * @backend: on success, the new backend with a reference count of one
+ *
+ * Returns: 0; -EINVAL if @ops lacks start, process or shutdown, or for an
+ * unknown @version; -ENOMEM (then @data is not freed).
+ */
+int vtpm_backend_new(struct vtpm_ctx *ctx, enum vtpm_version version,
+		     const struct vtpm_backend_ops *ops, void *data,
+		     struct vtpm_backend **backend);
+
+/**
+ * Flags for vtpm_backend_new_libtpms().
+ * @VTPM_LIBTPMS_RESUME: on start, restore the volatile state that the last
+ *	clean shutdown saved (like resuming from suspend: PCRs and loaded
+ *	objects survive).  Without it every start is a fresh power-on and
+ *	only permanent state survives.  The saved volatile state is consumed
+ *	either way, so a later crash never resumes stale state.
+ */
+#define VTPM_LIBTPMS_RESUME (1u << 0)
+
+/**
+ * vtpm_backend_new_libtpms - an in-process libtpms TPM with state in a directory
+ * @version: VTPM_VERSION_1_2 or VTPM_VERSION_2
+ * @state_dir: existing directory for the state files; it is locked while the
+ *	backend runs, so two TPMs never share it.  The file layout is swtpm's
+ *	("tpm2-00.permall", ...), unencrypted, so a state directory can move
+ *	between swtpm and libvtpm.
+ * @flags: 0 or VTPM_LIBTPMS_RESUME
+ *
+ * libtpms keeps its TPM in process-global memory, so a process can run only
+ * one libtpms backend at a time: run one process per TPM.
+ *
+ * Returns: 0; -EINVAL for a bad @version, @flags or empty @state_dir;
+ * -EBUSY if this process already has a libtpms backend;
+ * -ENOTDIR / -ENOENT / -EACCES for an unusable @state_dir; -ENOMEM.
+ * Locking the directory happens at start (see vtpm_backend_start()).
+ */
+int vtpm_backend_new_libtpms(struct vtpm_ctx *ctx, enum vtpm_version version,
+			     const char *state_dir, unsigned int flags,
+			     struct vtpm_backend **backend);
+
+/** vtpm_backend_ref - take a reference; returns @backend. */
+struct vtpm_backend *vtpm_backend_ref(struct vtpm_backend *backend);
+
+/**
+ * vtpm_backend_unref - drop a reference.  The last one shuts a running TPM
+ * down cleanly (saving state) and frees it.  Returns NULL.
+ */
+struct vtpm_backend *vtpm_backend_unref(struct vtpm_backend *backend);
+
+/** vtpm_backend_get_version - the TPM family of the backend. */
+enum vtpm_version vtpm_backend_get_version(const struct vtpm_backend *backend);
+
+/**
+ * vtpm_backend_start - power the TPM on; a no-op if it is running.
+ *
+ * For libtpms: locks the state directory and loads the state.
+ *
+ * Returns: 0; -EBUSY if the state directory is locked by another process;
+ * -EIO if libtpms refuses the state (damaged or from an incompatible
+ * version); -EBADMSG for a state file that is not in swtpm's blob format;
+ * -ENOTSUP for an encrypted state file; or another negative errno.
+ */
+int vtpm_backend_start(struct vtpm_backend *backend);
+
+/**
+ * vtpm_backend_shutdown - power the TPM off cleanly and save its state.
+ * A no-op if it is not running.  Returns 0 or a negative errno.
+ */
+int vtpm_backend_shutdown(struct vtpm_backend *backend);
+
+/** vtpm_backend_is_running - 1 between a successful start and shutdown, else 0. */
+int vtpm_backend_is_running(const struct vtpm_backend *backend);
+
+/**
+ * vtpm_backend_reset - power-cycle the TPM: volatile state lost, permanent kept.
+ * Returns: 0; -ENXIO if not running; or the backend's negative errno.
+ */
+int vtpm_backend_reset(struct vtpm_backend *backend);
+
+/**
+ * vtpm_backend_get_state - copy out one state blob
+ * @blob: on success, a malloc()ed buffer the caller frees
+ *
+ * For libtpms: the permanent blob is taken from the running TPM, or from
+ * the state directory when it is not running; the volatile blob from a
+ * running TPM only.
+ *
+ * Returns: 0; -ENOENT if the blob does not exist; -ENOTSUP if the backend
+ * cannot export state; -EINVAL for an unknown @type; -ENOMEM.
+ */
+int vtpm_backend_get_state(struct vtpm_backend *backend, enum vtpm_state_type type,
+			   uint8_t **blob, size_t *blob_len);
+
+/**
+ * vtpm_backend_set_state - replace one state blob; the TPM must be off.
+ *
+ * For libtpms the blob is written atomically to the state directory and
+ * used at the next start (a volatile blob is then resumed once).
+ *
+ * Returns: 0; -EBUSY while running; -ENOTSUP if the backend cannot import
+ * state; -EINVAL for an unknown @type or empty blob; or a negative errno
+ * from writing it.
+ */
+int vtpm_backend_set_state(struct vtpm_backend *backend, enum vtpm_state_type type,
+			   const uint8_t *blob, size_t blob_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

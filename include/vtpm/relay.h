@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The relay: reads commands from a device's server fd, validates them,
+ * answers the proxy driver's own commands (set-locality) itself, passes the
+ * rest to a backend and writes the responses back.
+ *
+ * Only well-formed commands reach the backend: the header's length must
+ * equal the bytes received and lie between 10 and VTPM_BUFFER_SIZE, and the
+ * tag must be a command tag of the device's TPM family.  Anything else is
+ * answered with a TPM error response by the relay, which stays up.
+ */
+#ifndef VTPM_RELAY_H
+#define VTPM_RELAY_H
+
+#include <stdint.h>
+
+#include <vtpm/backend.h>
+#include <vtpm/ctx.h>
+#include <vtpm/device.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vtpm_relay;
+
+/**
+ * vtpm_relay_new - bind a device to a backend
+ * @dev: referenced by the relay
+ * @backend: referenced by the relay; started here if it is not running
+ * @relay: on success, the new relay with a reference count of one
+ *
+ * Returns: 0; -EINVAL if the device and backend speak different TPM
+ * families; the backend's error from vtpm_backend_start(); -ENOMEM.
+ */
+int vtpm_relay_new(struct vtpm_ctx *ctx, struct vtpm_device *dev,
+		   struct vtpm_backend *backend, struct vtpm_relay **relay);
+
+/**
+ * vtpm_relay_new_fd - like vtpm_relay_new() for any fd speaking the proxy
+ * protocol: one whole command per read(2), one whole response per write(2)
+ * (for example a SOCK_SEQPACKET socket).  @fd stays owned by the caller and
+ * must outlive the relay.
+ *
+ * Returns: as vtpm_relay_new(), and -EBADF for a negative @fd.
+ */
+int vtpm_relay_new_fd(struct vtpm_ctx *ctx, int fd, struct vtpm_backend *backend,
+		      struct vtpm_relay **relay);
+
+/** vtpm_relay_ref - take a reference; returns @relay. */
+struct vtpm_relay *vtpm_relay_ref(struct vtpm_relay *relay);
+
+/** vtpm_relay_unref - drop a reference; the backend keeps running.  Returns NULL. */
+struct vtpm_relay *vtpm_relay_unref(struct vtpm_relay *relay);
+
+/**
+ * vtpm_relay_get_fd - the fd to watch for POLLIN in the caller's own event
+ * loop; call vtpm_relay_dispatch() when it is readable.  POLLHUP means the
+ * device is gone.
+ */
+int vtpm_relay_get_fd(const struct vtpm_relay *relay);
+
+/**
+ * vtpm_relay_dispatch - serve one pending command, if any, without blocking
+ *
+ * Returns: 1 if a command was answered; 0 if none was pending; -EPIPE when
+ * the peer is gone (the kernel removed the device, or the socket closed);
+ * -EIO if the response could not be delivered; or another negative errno.
+ * Malformed commands are answered and count as served (1).
+ */
+int vtpm_relay_dispatch(struct vtpm_relay *relay);
+
+/**
+ * vtpm_relay_run - serve commands until vtpm_relay_stop() or the peer goes
+ *
+ * Returns: 0 after vtpm_relay_stop(); -EPIPE when the peer went away; or a
+ * negative errno from poll(2) or vtpm_relay_dispatch().  EINTR is retried.
+ */
+int vtpm_relay_run(struct vtpm_relay *relay);
+
+/**
+ * vtpm_relay_stop - make vtpm_relay_run() return 0 soon
+ *
+ * Async-signal-safe and callable from any thread: a signal handler may call
+ * it.  A stop requested before vtpm_relay_run() starts is kept.
+ */
+void vtpm_relay_stop(struct vtpm_relay *relay);
+
+/**
+ * vtpm_relay_wait_registered - serve commands until the kernel has
+ * registered the device's chip (its nodes exist), or until @timeout_ms
+ * passes (negative: no limit)
+ *
+ * Returns: 0 when registered; -ETIMEDOUT; -ENODEV for a relay made with
+ * vtpm_relay_new_fd(); -EPIPE if the kernel gave up on the chip (it tears
+ * the device down when registration fails); -ECANCELED after
+ * vtpm_relay_stop(); or an error as from vtpm_relay_dispatch().
+ */
+int vtpm_relay_wait_registered(struct vtpm_relay *relay, int timeout_ms);
+
+/** vtpm_relay_get_locality - the locality the proxy driver last set (0 at start). */
+uint8_t vtpm_relay_get_locality(const struct vtpm_relay *relay);
+
+/**
+ * struct vtpm_relay_stats - counters since the relay was made
+ * @commands: commands answered, malformed ones included
+ * @malformed: commands rejected by the relay's own checks
+ * @backend_errors: commands the backend could not answer
+ */
+struct vtpm_relay_stats {
+	uint64_t commands;
+	uint64_t malformed;
+	uint64_t backend_errors;
+};
+
+/** vtpm_relay_get_stats - copy the counters into @stats. */
+void vtpm_relay_get_stats(const struct vtpm_relay *relay, struct vtpm_relay_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The relay between a proxy server fd and a backend.  It is the only code
+ * that sees bytes straight from an untrusted client, so every command is
+ * framed and checked here before a backend gets it, and every failure still
+ * produces a response: the kernel waits for one.
+ */
+#include "config.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/eventfd.h>
+
+#include "vtpm-internal.h"
+#include "wire.h"
+
+/* How often wait_registered looks at sysfs when no command arrives. */
+#define REGISTER_POLL_MS 10
+
+struct vtpm_relay {
+	int refcount;
+	struct vtpm_ctx *ctx;
+	struct vtpm_device *dev; /* NULL for vtpm_relay_new_fd() */
+	struct vtpm_backend *backend;
+	enum vtpm_version version;
+	int fd;
+	int stop_fd; /* eventfd that wakes run() for vtpm_relay_stop() */
+	volatile sig_atomic_t stop_requested;
+	uint8_t locality;
+	struct vtpm_relay_stats stats;
+	/* One byte more than the largest command, so oversize reads show. */
+	uint8_t cmd[VTPM_BUFFER_SIZE + 1];
+	uint8_t resp[VTPM_BUFFER_SIZE];
+};
+
+static int relay_new(struct vtpm_ctx *ctx, int fd, struct vtpm_device *dev,
+		     struct vtpm_backend *backend, struct vtpm_relay **out)
+{
+	struct vtpm_relay *relay;
+	int r;
+
+	if (fd < 0)
+		return -EBADF;
+	if (dev && vtpm_device_get_version(dev) != vtpm_backend_get_version(backend)) {
+		err(ctx, "device and backend speak different TPM versions");
+		return -EINVAL;
+	}
+
+	r = vtpm_backend_start(backend);
+	if (r < 0) {
+		err(ctx, "starting the TPM backend failed: %s", strerror(-r));
+		return r;
+	}
+
+	relay = calloc(1, sizeof(*relay));
+	if (!relay)
+		return -ENOMEM;
+	relay->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (relay->stop_fd < 0) {
+		r = -errno;
+		free(relay);
+		return r;
+	}
+	relay->refcount = 1;
+	relay->ctx = vtpm_ctx_ref(ctx);
+	relay->dev = vtpm_device_ref(dev);
+	relay->backend = vtpm_backend_ref(backend);
+	relay->version = vtpm_backend_get_version(backend);
+	relay->fd = fd;
+	*out = relay;
+	return 0;
+}
+
+VTPM_EXPORT int vtpm_relay_new(struct vtpm_ctx *ctx, struct vtpm_device *dev,
+			       struct vtpm_backend *backend, struct vtpm_relay **relay)
+{
+	if (!dev || !backend)
+		return -EINVAL;
+	return relay_new(ctx, vtpm_device_get_fd(dev), dev, backend, relay);
+}
+
+VTPM_EXPORT int vtpm_relay_new_fd(struct vtpm_ctx *ctx, int fd, struct vtpm_backend *backend,
+				  struct vtpm_relay **relay)
+{
+	if (!backend)
+		return -EINVAL;
+	return relay_new(ctx, fd, NULL, backend, relay);
+}
+
+VTPM_EXPORT struct vtpm_relay *vtpm_relay_ref(struct vtpm_relay *relay)
+{
+	if (relay)
+		relay->refcount++;
+	return relay;
+}
+
+VTPM_EXPORT struct vtpm_relay *vtpm_relay_unref(struct vtpm_relay *relay)
+{
+	if (!relay || --relay->refcount > 0)
+		return NULL;
+	close(relay->stop_fd);
+	vtpm_backend_unref(relay->backend);
+	vtpm_device_unref(relay->dev);
+	vtpm_ctx_unref(relay->ctx);
+	free(relay);
+	return NULL;
+}
+
+VTPM_EXPORT int vtpm_relay_get_fd(const struct vtpm_relay *relay)
+{
+	return relay->fd;
+}
+
+VTPM_EXPORT uint8_t vtpm_relay_get_locality(const struct vtpm_relay *relay)
+{
+	return relay->locality;
+}
+
+VTPM_EXPORT void vtpm_relay_get_stats(const struct vtpm_relay *relay, struct vtpm_relay_stats *stats)
+{
+	*stats = relay->stats;
+}
+
+/* The proxy driver's set-locality command: answered here, never forwarded. */
+static size_t handle_set_locality(struct vtpm_relay *relay, size_t len)
+{
+	uint8_t locality = relay->cmd[TPM_HEADER_SIZE];
+
+	if (len != VTPM_SET_LOCALITY_SIZE || locality > VTPM_LOCALITY_MAX) {
+		relay->stats.malformed++;
+		return vtpm_wire_build_response(relay->version,
+						relay->version == VTPM_VERSION_2 ?
+						TPM2_RC_LOCALITY : TPM12_BAD_LOCALITY,
+						relay->resp);
+	}
+	relay->locality = locality;
+	dbg(relay->ctx, "locality set to %u", locality);
+	return vtpm_wire_build_response(relay->version, 0, relay->resp);
+}
+
+static size_t handle_command(struct vtpm_relay *relay, size_t len)
+{
+	struct tpm_header hdr;
+	size_t resp_len = 0;
+	uint32_t rc;
+	int r;
+
+	rc = vtpm_wire_check_command(relay->version, relay->cmd, len, VTPM_BUFFER_SIZE);
+	if (rc) {
+		relay->stats.malformed++;
+		dbg(relay->ctx, "rejecting malformed command of %zu bytes with 0x%x", len, rc);
+		return vtpm_wire_build_response(relay->version, rc, relay->resp);
+	}
+
+	vtpm_wire_parse_header(relay->cmd, len, &hdr);
+	if (hdr.code == VTPM_CC_SET_LOCALITY)
+		return handle_set_locality(relay, len);
+
+	r = vtpm_backend_process(relay->backend, relay->cmd, len, relay->locality,
+				 relay->resp, sizeof(relay->resp), &resp_len);
+	if (r < 0 || !vtpm_wire_response_is_valid(relay->version, relay->resp,
+						  resp_len, sizeof(relay->resp))) {
+		relay->stats.backend_errors++;
+		err(relay->ctx, "backend failed command 0x%08x: %s", hdr.code,
+		    r < 0 ? strerror(-r) : "malformed response");
+		return vtpm_wire_build_response(relay->version,
+						vtpm_wire_rc_failure(relay->version),
+						relay->resp);
+	}
+	return resp_len;
+}
+
+/* Read one command and answer it; the caller knows the fd is readable. */
+static int serve_one(struct vtpm_relay *relay)
+{
+	size_t resp_len;
+	ssize_t n, w;
+
+	n = read(relay->fd, relay->cmd, sizeof(relay->cmd));
+	if (n < 0) {
+		if (errno == EINTR || errno == EAGAIN)
+			return 0;
+		return errno == EPIPE || errno == ECONNRESET ? -EPIPE : -errno;
+	}
+	if (n == 0)
+		return -EPIPE;
+
+	resp_len = handle_command(relay, (size_t)n);
+	relay->stats.commands++;
+
+	w = write(relay->fd, relay->resp, resp_len);
+	if (w < 0)
+		return errno == EPIPE || errno == ECONNRESET ? -EPIPE : -EIO;
+	if ((size_t)w != resp_len)
+		return -EIO;
+	return 1;
+}
+
+static int poll_fd(int fd, int timeout_ms, short *revents)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int r;
+
+	r = poll(&pfd, 1, timeout_ms);
+	if (r < 0)
+		return -errno;
+	*revents = r ? pfd.revents : 0;
+	return r;
+}
+
+VTPM_EXPORT int vtpm_relay_dispatch(struct vtpm_relay *relay)
+{
+	short revents = 0;
+	int r;
+
+	/* The proxy fd's read blocks even with O_NONBLOCK, so poll first. */
+	r = poll_fd(relay->fd, 0, &revents);
+	if (r < 0)
+		return r == -EINTR ? 0 : r;
+	if (revents & POLLIN)
+		return serve_one(relay);
+	if (revents & (POLLHUP | POLLERR | POLLNVAL))
+		return -EPIPE;
+	return 0;
+}
+
+/* Wait for a command or a stop request; 1 if the fd wants serving. */
+static int wait_event(struct vtpm_relay *relay, int timeout_ms)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = relay->fd, .events = POLLIN },
+		{ .fd = relay->stop_fd, .events = POLLIN },
+	};
+	int r;
+
+	if (relay->stop_requested)
+		return -ECANCELED;
+	r = poll(pfd, ARRAY_SIZE(pfd), timeout_ms);
+	if (r < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (relay->stop_requested)
+		return -ECANCELED;
+	if (pfd[0].revents & POLLIN)
+		return 1;
+	if (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL))
+		return -EPIPE;
+	return 0;
+}
+
+VTPM_EXPORT int vtpm_relay_run(struct vtpm_relay *relay)
+{
+	int r;
+
+	for (;;) {
+		r = wait_event(relay, -1);
+		if (r == -ECANCELED)
+			return 0;
+		if (r < 0)
+			return r;
+		if (r == 0)
+			continue;
+		r = serve_one(relay);
+		if (r < 0)
+			return r;
+	}
+}
+
+VTPM_EXPORT void vtpm_relay_stop(struct vtpm_relay *relay)
+{
+	uint64_t one = 1;
+	ssize_t _unused_ n;
+
+	relay->stop_requested = 1;
+	n = write(relay->stop_fd, &one, sizeof(one));
+}
+
+VTPM_EXPORT int vtpm_relay_wait_registered(struct vtpm_relay *relay, int timeout_ms)
+{
+	int64_t deadline = timeout_ms < 0 ? INT64_MAX : vtpm_now_ms() + timeout_ms;
+	int r;
+
+	if (!relay->dev)
+		return -ENODEV;
+
+	for (;;) {
+		r = vtpm_device_is_registered(relay->dev);
+		if (r != 0)
+			return r < 0 ? r : 0;
+		if (vtpm_now_ms() >= deadline)
+			return -ETIMEDOUT;
+
+		r = wait_event(relay, REGISTER_POLL_MS);
+		if (r < 0) {
+			if (r == -EPIPE)
+				err(relay->ctx, "the kernel gave up registering tpm%u",
+				    vtpm_device_get_number(relay->dev));
+			return r;
+		}
+		if (r > 0) {
+			r = serve_one(relay);
+			if (r < 0)
+				return r;
+		}
+	}
+}

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* TPM state directories in swtpm's file layout; see state-dir.h. */
+#include "config.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "state-dir.h"
+#include "vtpm-internal.h"
+#include "wire.h"
+
+/*
+ * swtpm's blob header (swtpm src/swtpm/swtpm_nvstore.c, blobheader):
+ * version u8, min_version u8, hdrsize be16, flags be16, totlen be32, then
+ * records of tag be16, length be32, data.
+ */
+#define BLOB_HEADER_SIZE 10
+#define BLOB_HEADER_VERSION 2
+#define BLOB_MIN_VERSION 1
+#define BLOB_FLAG_ENCRYPTED 0x01
+#define BLOB_FLAG_MIGRATION_ENCRYPTED 0x02
+#define TLV_HEADER_SIZE 6
+#define TLV_TAG_DATA 1
+
+struct vtpm_state_dir {
+	struct vtpm_ctx *ctx;
+	enum vtpm_version version;
+	char *path;
+	int dir_fd;
+	int lock_fd;
+};
+
+static const char *const blob_names[] = {
+	VTPM_BLOB_PERMANENT, VTPM_BLOB_VOLATILE, VTPM_BLOB_SAVESTATE,
+};
+
+int vtpm_state_dir_open(struct vtpm_ctx *ctx, const char *path, enum vtpm_version version,
+			struct vtpm_state_dir **out)
+{
+	struct vtpm_state_dir *sd;
+	int r;
+
+	if (!path || !*path)
+		return -EINVAL;
+	sd = calloc(1, sizeof(*sd));
+	if (!sd)
+		return -ENOMEM;
+	sd->lock_fd = -1;
+	sd->dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sd->dir_fd < 0) {
+		r = -errno;
+		err(ctx, "cannot open state directory %s: %s", path, strerror(-r));
+		free(sd);
+		return r;
+	}
+	sd->path = strdup(path);
+	if (!sd->path) {
+		close(sd->dir_fd);
+		free(sd);
+		return -ENOMEM;
+	}
+	sd->ctx = vtpm_ctx_ref(ctx);
+	sd->version = version;
+	*out = sd;
+	return 0;
+}
+
+void vtpm_state_dir_free(struct vtpm_state_dir *sd)
+{
+	if (!sd)
+		return;
+	vtpm_state_dir_unlock(sd);
+	close(sd->dir_fd);
+	free(sd->path);
+	vtpm_ctx_unref(sd->ctx);
+	free(sd);
+}
+
+static int file_name(const struct vtpm_state_dir *sd, const char *blob, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "tpm%s-00.%s", sd->version == VTPM_VERSION_2 ? "2" : "", blob);
+
+	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
+int vtpm_state_dir_lock(struct vtpm_state_dir *sd)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char name[NAME_MAX + 1], tmp[NAME_MAX + 1 + 4];
+	int fd;
+
+	if (sd->lock_fd >= 0)
+		return 0;
+	fd = openat(sd->dir_fd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	/* An OFD lock conflicts with swtpm's POSIX lock on the same file. */
+	if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+		int r = errno == EAGAIN || errno == EACCES ? -EBUSY : -errno;
+
+		close(fd);
+		if (r == -EBUSY)
+			err(sd->ctx, "state directory %s is in use by another TPM", sd->path);
+		return r;
+	}
+	sd->lock_fd = fd;
+
+	/* Only a crash between create and rename leaves these behind. */
+	for (size_t i = 0; i < ARRAY_SIZE(blob_names); i++) {
+		if (file_name(sd, blob_names[i], name, sizeof(name)) < 0)
+			continue;
+		snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+		unlinkat(sd->dir_fd, tmp, 0);
+	}
+	return 0;
+}
+
+void vtpm_state_dir_unlock(struct vtpm_state_dir *sd)
+{
+	if (sd->lock_fd < 0)
+		return;
+	close(sd->lock_fd);
+	sd->lock_fd = -1;
+}
+
+bool vtpm_state_dir_is_locked(const struct vtpm_state_dir *sd)
+{
+	return sd->lock_fd >= 0;
+}
+
+int vtpm_blob_decode(const uint8_t *file, size_t file_len, const uint8_t **data, size_t *len)
+{
+	uint16_t flags;
+	size_t off;
+
+	if (file_len < BLOB_HEADER_SIZE || get_be32(file + 6) != file_len ||
+	    get_be16(file + 2) != BLOB_HEADER_SIZE || file[1] > BLOB_HEADER_VERSION)
+		return -EBADMSG;
+	flags = get_be16(file + 4);
+	if (flags & (BLOB_FLAG_ENCRYPTED | BLOB_FLAG_MIGRATION_ENCRYPTED))
+		return -ENOTSUP;
+
+	for (off = BLOB_HEADER_SIZE; file_len - off >= TLV_HEADER_SIZE;) {
+		uint16_t tag = get_be16(file + off);
+		uint32_t tlv_len = get_be32(file + off + 2);
+
+		off += TLV_HEADER_SIZE;
+		if (tlv_len > file_len - off)
+			return -EBADMSG;
+		if (tag == TLV_TAG_DATA) {
+			*data = file + off;
+			*len = tlv_len;
+			return 0;
+		}
+		off += tlv_len;
+	}
+	return -EBADMSG;
+}
+
+int vtpm_blob_encode(const uint8_t *data, size_t len, uint8_t **file, size_t *file_len)
+{
+	size_t total = BLOB_HEADER_SIZE + TLV_HEADER_SIZE + len;
+	uint8_t *buf;
+
+	if (len > VTPM_STATE_FILE_MAX)
+		return -EFBIG;
+	buf = malloc(total);
+	if (!buf)
+		return -ENOMEM;
+	buf[0] = BLOB_HEADER_VERSION;
+	buf[1] = BLOB_MIN_VERSION;
+	put_be16(buf + 2, BLOB_HEADER_SIZE);
+	put_be16(buf + 4, 0);
+	put_be32(buf + 6, (uint32_t)total);
+	put_be16(buf + BLOB_HEADER_SIZE, TLV_TAG_DATA);
+	put_be32(buf + BLOB_HEADER_SIZE + 2, (uint32_t)len);
+	if (len)
+		memcpy(buf + BLOB_HEADER_SIZE + TLV_HEADER_SIZE, data, len);
+	*file = buf;
+	*file_len = total;
+	return 0;
+}
+
+int vtpm_state_dir_load(struct vtpm_state_dir *sd, const char *blob, uint8_t **data, size_t *len)
+{
+	_cleanup_free_ uint8_t *file = NULL;
+	char name[NAME_MAX + 1];
+	const uint8_t *payload;
+	size_t file_len, payload_len;
+	uint8_t *copy;
+	int r;
+
+	r = file_name(sd, blob, name, sizeof(name));
+	if (r < 0)
+		return r;
+	r = vtpm_read_file(sd->dir_fd, name, VTPM_STATE_FILE_MAX, &file, &file_len);
+	if (r < 0) {
+		if (r != -ENOENT)
+			err(sd->ctx, "cannot read %s/%s: %s", sd->path, name, strerror(-r));
+		return r;
+	}
+	r = vtpm_blob_decode(file, file_len, &payload, &payload_len);
+	if (r < 0) {
+		err(sd->ctx, "%s/%s: %s", sd->path, name,
+		    r == -ENOTSUP ? "encrypted state is not supported" : "not a TPM state blob");
+		return r;
+	}
+	copy = malloc(payload_len ? payload_len : 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, payload, payload_len);
+	*data = copy;
+	*len = payload_len;
+	return 0;
+}
+
+int vtpm_state_dir_store(struct vtpm_state_dir *sd, const char *blob, const uint8_t *data, size_t len)
+{
+	_cleanup_free_ uint8_t *file = NULL;
+	char name[NAME_MAX + 1];
+	size_t file_len;
+	int r;
+
+	r = file_name(sd, blob, name, sizeof(name));
+	if (r < 0)
+		return r;
+	r = vtpm_blob_encode(data, len, &file, &file_len);
+	if (r < 0)
+		return r;
+	r = vtpm_write_file_atomic(sd->dir_fd, name, file, file_len);
+	if (r < 0)
+		err(sd->ctx, "cannot write %s/%s: %s", sd->path, name, strerror(-r));
+	return r;
+}
+
+int vtpm_state_dir_remove(struct vtpm_state_dir *sd, const char *blob)
+{
+	char name[NAME_MAX + 1];
+	int r;
+
+	r = file_name(sd, blob, name, sizeof(name));
+	if (r < 0)
+		return r;
+	if (unlinkat(sd->dir_fd, name, 0) < 0)
+		return -errno;
+	if (fsync(sd->dir_fd) < 0)
+		return -errno;
+	return 0;
+}

@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The libtpms backend running real TPM 2 commands through a relay, and its
+ * state surviving a restart.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "state-dir.h"
+#include "tpm2-cmd.h"
+#include "vtpm-internal.h"
+
+#define NV_INDEX 0x01500016
+#define TEST_PCR 16
+
+/* SHA-256(32 zero bytes || 32 zero bytes): PCR 16 after one extend by zeros. */
+static const uint8_t pcr_after_zero_extend[32] = {
+	0xf5, 0xa5, 0xfd, 0x42, 0xd1, 0x6a, 0x20, 0x30, 0x27, 0x98, 0xef, 0x6e, 0xd3, 0x09, 0x97, 0x9b,
+	0x43, 0x00, 0x3d, 0x23, 0x20, 0xd9, 0xf0, 0xe8, 0xea, 0x98, 0x31, 0xa9, 0x27, 0x59, 0xfb, 0x4b,
+};
+
+struct tpm {
+	struct vtpm_ctx *ctx;
+	struct vtpm_backend *backend;
+	struct vtpm_relay *relay;
+	int sv[2];
+};
+
+static char state_dir[] = "/tmp/test-libtpms-XXXXXX";
+
+static void tpm_open(struct tpm *t, unsigned int flags)
+{
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, t->sv), 0);
+	assert_int_equal(vtpm_ctx_new(&t->ctx), 0);
+	assert_int_equal(vtpm_backend_new_libtpms(t->ctx, VTPM_VERSION_2, state_dir, flags, &t->backend), 0);
+	assert_int_equal(vtpm_relay_new_fd(t->ctx, t->sv[0], t->backend, &t->relay), 0);
+}
+
+static void tpm_close(struct tpm *t)
+{
+	t->relay = vtpm_relay_unref(t->relay);
+	t->backend = vtpm_backend_unref(t->backend);
+	t->ctx = vtpm_ctx_unref(t->ctx);
+	close(t->sv[0]);
+	close(t->sv[1]);
+}
+
+static size_t transact(struct tpm *t, const struct cmdbuf *c, uint8_t *resp)
+{
+	ssize_t n;
+
+	assert_int_equal(write(t->sv[1], c->b, c->len), (ssize_t)c->len);
+	assert_int_equal(vtpm_relay_dispatch(t->relay), 1);
+	n = read(t->sv[1], resp, VTPM_BUFFER_SIZE);
+	assert_true(n >= TPM_HEADER_SIZE);
+	return (size_t)n;
+}
+
+static uint32_t run(struct tpm *t, const struct cmdbuf *c)
+{
+	uint8_t resp[VTPM_BUFFER_SIZE];
+
+	transact(t, c, resp);
+	return resp_rc(resp);
+}
+
+static void read_pcr(struct tpm *t, uint8_t out[32])
+{
+	uint8_t resp[VTPM_BUFFER_SIZE];
+	const uint8_t *digest;
+	struct cmdbuf c;
+	size_t n;
+
+	tpm2_pcr_read_sha256(&c, TEST_PCR);
+	n = transact(t, &c, resp);
+	assert_int_equal(resp_rc(resp), 0);
+	digest = tpm2_pcr_read_digest(resp, n);
+	assert_non_null(digest);
+	memcpy(out, digest, 32);
+}
+
+static int setup(void **state)
+{
+	memcpy(state_dir + strlen(state_dir) - 6, "XXXXXX", 6);
+	assert_non_null(mkdtemp(state_dir));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct dirent *de;
+	DIR *d = opendir(state_dir);
+
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.' || de->d_name[1] == 'l')
+			unlinkat(dirfd(d), de->d_name, 0);
+	if (d)
+		closedir(d);
+	rmdir(state_dir);
+	return 0;
+}
+
+static void test_commands_and_persistence(void **state)
+{
+	static const uint8_t zeros[32];
+	static const char secret[] = "kept across restarts";
+	uint8_t resp[VTPM_BUFFER_SIZE], pcr[32];
+	const uint8_t *data;
+	struct cmdbuf c;
+	struct tpm t;
+	uint16_t size;
+	char path[256];
+	size_t n;
+
+	tpm_open(&t, 0);
+
+	/* Before Startup the TPM says so. */
+	tpm2_get_random(&c, 16);
+	assert_int_equal(run(&t, &c), TPM2_RC_INITIALIZE);
+
+	tpm2_startup(&c, TPM2_SU_CLEAR);
+	assert_int_equal(run(&t, &c), 0);
+
+	tpm2_get_random(&c, 16);
+	n = transact(&t, &c, resp);
+	assert_int_equal(resp_rc(resp), 0);
+	assert_int_equal(n, TPM_HEADER_SIZE + 2 + 16);
+	assert_int_equal(get_be16(resp + TPM_HEADER_SIZE), 16);
+
+	read_pcr(&t, pcr);
+	assert_memory_equal(pcr, zeros, 32);
+	tpm2_pcr_extend_sha256(&c, TEST_PCR, zeros);
+	assert_int_equal(run(&t, &c), 0);
+	read_pcr(&t, pcr);
+	assert_memory_equal(pcr, pcr_after_zero_extend, 32);
+
+	tpm2_nv_define(&c, NV_INDEX, sizeof(secret));
+	assert_int_equal(run(&t, &c), 0);
+	tpm2_nv_write(&c, NV_INDEX, secret, sizeof(secret));
+	assert_int_equal(run(&t, &c), 0);
+
+	tpm_close(&t);
+
+	/* A fresh power-on: NV kept, PCRs reset. */
+	tpm_open(&t, 0);
+	tpm2_startup(&c, TPM2_SU_CLEAR);
+	assert_int_equal(run(&t, &c), 0);
+	tpm2_nv_read(&c, NV_INDEX, sizeof(secret));
+	n = transact(&t, &c, resp);
+	assert_int_equal(resp_rc(resp), 0);
+	data = tpm2_nv_read_data(resp, n, &size);
+	assert_non_null(data);
+	assert_int_equal(size, sizeof(secret));
+	assert_memory_equal(data, secret, sizeof(secret));
+	read_pcr(&t, pcr);
+	assert_memory_equal(pcr, zeros, 32);
+
+	/* Extend again and stop cleanly: the volatile state is saved... */
+	tpm2_pcr_extend_sha256(&c, TEST_PCR, zeros);
+	assert_int_equal(run(&t, &c), 0);
+	tpm_close(&t);
+
+	/* ...and resuming brings the PCR back without a Startup. */
+	snprintf(path, sizeof(path), "%s/tpm2-00.volatilestate", state_dir);
+	assert_int_equal(access(path, R_OK), 0);
+	tpm_open(&t, VTPM_LIBTPMS_RESUME);
+	read_pcr(&t, pcr);
+	assert_memory_equal(pcr, pcr_after_zero_extend, 32);
+	/* The saved volatile state is consumed: a crash now cannot resume it. */
+	assert_int_equal(access(path, F_OK), -1);
+	tpm_close(&t);
+}
+
+static void test_state_dir_is_locked(void **state)
+{
+	struct vtpm_state_dir *sd;
+	struct vtpm_backend *second;
+	struct tpm t;
+
+	tpm_open(&t, 0);
+	assert_int_equal(vtpm_state_dir_open(t.ctx, state_dir, VTPM_VERSION_2, &sd), 0);
+	assert_int_equal(vtpm_state_dir_lock(sd), -EBUSY);
+	/* libtpms is global: one backend per process. */
+	assert_int_equal(vtpm_backend_new_libtpms(t.ctx, VTPM_VERSION_2, state_dir, 0, &second), -EBUSY);
+	tpm_close(&t);
+	assert_int_equal(vtpm_state_dir_lock(sd), 0);
+	vtpm_state_dir_free(sd);
+}
+
+static void test_state_export_import(void **state)
+{
+	static const char secret[] = "migrates";
+	uint8_t *perm = NULL, *vol = NULL, resp[VTPM_BUFFER_SIZE], pcr[32];
+	size_t perm_len, vol_len, n;
+	const uint8_t *data;
+	struct cmdbuf c;
+	struct tpm t;
+	uint16_t size;
+
+	tpm_open(&t, 0);
+	tpm2_startup(&c, TPM2_SU_CLEAR);
+	assert_int_equal(run(&t, &c), 0);
+	tpm2_nv_define(&c, NV_INDEX + 1, sizeof(secret));
+	assert_int_equal(run(&t, &c), 0);
+	tpm2_nv_write(&c, NV_INDEX + 1, secret, sizeof(secret));
+	assert_int_equal(run(&t, &c), 0);
+	tpm2_pcr_extend_sha256(&c, TEST_PCR, (const uint8_t[32]){ 0 });
+	assert_int_equal(run(&t, &c), 0);
+
+	assert_int_equal(vtpm_backend_get_state(t.backend, VTPM_STATE_PERMANENT, &perm, &perm_len), 0);
+	assert_int_equal(vtpm_backend_get_state(t.backend, VTPM_STATE_VOLATILE, &vol, &vol_len), 0);
+	assert_true(perm_len > 1000);
+	assert_true(vol_len > 100);
+	tpm_close(&t);
+
+	/* Wipe the directory, then import into a TPM that is off. */
+	teardown(NULL);
+	setup(NULL);
+	assert_int_equal(vtpm_ctx_new(&t.ctx), 0);
+	assert_int_equal(vtpm_backend_new_libtpms(t.ctx, VTPM_VERSION_2, state_dir, 0, &t.backend), 0);
+	assert_int_equal(vtpm_backend_set_state(t.backend, VTPM_STATE_PERMANENT, perm, perm_len), 0);
+	assert_int_equal(vtpm_backend_set_state(t.backend, VTPM_STATE_VOLATILE, vol, vol_len), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, t.sv), 0);
+	assert_int_equal(vtpm_relay_new_fd(t.ctx, t.sv[0], t.backend, &t.relay), 0);
+
+	read_pcr(&t, pcr);
+	assert_memory_equal(pcr, pcr_after_zero_extend, 32);
+	tpm2_nv_read(&c, NV_INDEX + 1, sizeof(secret));
+	n = transact(&t, &c, resp);
+	assert_int_equal(resp_rc(resp), 0);
+	data = tpm2_nv_read_data(resp, n, &size);
+	assert_non_null(data);
+	assert_memory_equal(data, secret, sizeof(secret));
+	tpm_close(&t);
+	free(perm);
+	free(vol);
+}
+
+static void test_damaged_state_refuses_to_start(void **state)
+{
+	struct vtpm_ctx *ctx;
+	struct vtpm_backend *b;
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/tpm2-00.permall", state_dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("this is not a TPM state blob", f);
+	fclose(f);
+
+	assert_int_equal(vtpm_ctx_new(&ctx), 0);
+	vtpm_ctx_set_log_priority(ctx, LOG_CRIT);
+	assert_int_equal(vtpm_backend_new_libtpms(ctx, VTPM_VERSION_2, state_dir, 0, &b), 0);
+	assert_int_equal(vtpm_backend_start(b), -EIO);
+	assert_false(vtpm_backend_is_running(b));
+	vtpm_backend_unref(b);
+	vtpm_ctx_unref(ctx);
+	unlink(path);
+}
+
+static void test_bad_arguments(void **state)
+{
+	struct vtpm_ctx *ctx;
+	struct vtpm_backend *b;
+
+	assert_int_equal(vtpm_ctx_new(&ctx), 0);
+	vtpm_ctx_set_log_priority(ctx, LOG_CRIT);
+	assert_int_equal(vtpm_backend_new_libtpms(ctx, 7, state_dir, 0, &b), -EINVAL);
+	assert_int_equal(vtpm_backend_new_libtpms(ctx, VTPM_VERSION_2, "", 0, &b), -EINVAL);
+	assert_int_equal(vtpm_backend_new_libtpms(ctx, VTPM_VERSION_2, state_dir, 0x80, &b), -EINVAL);
+	assert_int_equal(vtpm_backend_new_libtpms(ctx, VTPM_VERSION_2, "/nonexistent/dir", 0, &b), -ENOENT);
+	vtpm_ctx_unref(ctx);
+}
+
+static void test_tpm12_starts(void **state)
+{
+	/* TPM_Startup(ST_CLEAR): TPM 1.2 Main Part 3, 3.2 (ordinal 0x99). */
+	static const uint8_t startup[] = { 0x00, 0xc1, 0, 0, 0, 12, 0, 0, 0, 0x99, 0, 1 };
+	uint8_t resp[VTPM_BUFFER_SIZE];
+	struct vtpm_ctx *ctx;
+	struct vtpm_backend *b;
+	struct vtpm_relay *r;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(vtpm_ctx_new(&ctx), 0);
+	assert_int_equal(vtpm_backend_new_libtpms(ctx, VTPM_VERSION_1_2, state_dir, 0, &b), 0);
+	assert_int_equal(vtpm_relay_new_fd(ctx, sv[0], b, &r), 0);
+	assert_int_equal(write(sv[1], startup, sizeof(startup)), sizeof(startup));
+	assert_int_equal(vtpm_relay_dispatch(r), 1);
+	assert_int_equal(read(sv[1], resp, sizeof(resp)), TPM_HEADER_SIZE);
+	assert_int_equal(get_be16(resp), TPM12_TAG_RSP_COMMAND);
+	assert_int_equal(resp_rc(resp), 0);
+	vtpm_relay_unref(r);
+	vtpm_backend_unref(b);
+	vtpm_ctx_unref(ctx);
+	close(sv[0]);
+	close(sv[1]);
+	assert_int_equal(access("/tmp", F_OK), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_commands_and_persistence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_dir_is_locked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_export_import, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_state_refuses_to_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tpm12_starts, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
