@@ -23,9 +23,16 @@ struct create_options {
 	const char *pidfile;
 	unsigned int backend_flags;
 	unsigned long timeout_s;
+	uid_t uid;	 /* (uid_t)-1: keep */
+	gid_t gid;	 /* (gid_t)-1: keep */
 	bool json;
 	bool daemon;
 	bool verbose;
+	bool sandbox;
+	struct container_opts container;
+	const char *ctrl;	 /* --ctrl address, or NULL */
+	char *swtpm_data;	 /* --backend swtpm:...: the data and control */
+	char *swtpm_ctrl;	 /* addresses, or NULL for libtpms */
 };
 
 /* The relay the signal handlers stop; only set while it runs. */
@@ -46,6 +53,11 @@ static void create_usage(FILE *f)
 		"Options:\n"
 		"  --tpm2              a TPM 2.0 (default): /dev/tpmN and /dev/tpmrmN\n"
 		"  --tpm12             a TPM 1.2: /dev/tpmN\n"
+		"  --backend SPEC      what answers the TPM: libtpms (default, in process),\n"
+		"                      swtpm:unix:DATA,CTRL or swtpm:tcp:HOST:PORT,PORT\n"
+		"                      (a running 'swtpm socket': its --server and --ctrl)\n"
+		"  --ctrl ADDR         serve swtpm's control protocol at unix:PATH (mode 0600)\n"
+		"                      or tcp:127.0.0.1:PORT, e.g. for 'vtpmctl ctrl/state'\n"
 		"  --state-dir DIR     keep the TPM's state in DIR (swtpm's layout); without\n"
 		"                      it the state lives in a temporary directory removed at exit\n"
 		"  --resume            restore the volatile state saved by the last clean stop\n"
@@ -54,15 +66,61 @@ static void create_usage(FILE *f)
 		"  --timeout SEC       wait at most SEC seconds for the kernel to register\n"
 		"                      the device (default %d)\n"
 		"  --json              print the device description as JSON\n"
+		"  --user USER         serve as USER (name or number) once the device exists\n"
+		"  --group GROUP       serve as GROUP (name or number)\n"
+		"  --no-sandbox        keep capabilities and skip the system call filter\n"
+		CONTAINER_USAGE
 		"  -v, --verbose       log what the library does\n"
 		"  -h, --help          show this help\n",
 		DEFAULT_REGISTER_TIMEOUT_S);
 }
 
+/*
+ * --backend libtpms | swtpm:unix:DATA,CTRL | swtpm:tcp:HOST:PORT,PORT: the
+ * addresses of a running "swtpm socket" (its --server and --ctrl).
+ */
+static int parse_backend(const char *spec, struct create_options *o)
+{
+	const char *rest, *comma;
+	int n1, n2;
+
+	free(o->swtpm_data);
+	free(o->swtpm_ctrl);
+	o->swtpm_data = o->swtpm_ctrl = NULL;
+	if (strcmp(spec, "libtpms") == 0)
+		return 0;
+	comma = strchr(spec, ',');
+	if (strncmp(spec, "swtpm:", 6) != 0 || !comma || !comma[1] || strchr(comma + 1, ',')) {
+		log_error("--backend: '%s' is neither libtpms nor swtpm:unix:DATA,CTRL nor "
+			  "swtpm:tcp:HOST:PORT,PORT", spec);
+		return -EINVAL;
+	}
+	rest = spec + 6;
+	if (strncmp(rest, "unix:", 5) == 0) {
+		n1 = asprintf(&o->swtpm_data, "%.*s", (int)(comma - rest), rest);
+		n2 = asprintf(&o->swtpm_ctrl, "unix:%s", comma + 1);
+	} else if (strncmp(rest, "tcp:", 4) == 0) {
+		const char *colon = memrchr(rest, ':', (size_t)(comma - rest));
+
+		/* The control port goes with the data channel's host. */
+		n1 = asprintf(&o->swtpm_data, "%.*s", (int)(comma - rest), rest);
+		n2 = asprintf(&o->swtpm_ctrl, "%.*s:%s", (int)(colon - rest), rest, comma + 1);
+	} else {
+		log_error("--backend: swtpm's sockets are unix:DATA,CTRL or tcp:HOST:PORT,PORT");
+		return -EINVAL;
+	}
+	if (n1 < 0 || n2 < 0) {
+		o->swtpm_data = o->swtpm_ctrl = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int parse_options(int argc, char *argv[], struct create_options *o)
 {
 	enum { OPT_TPM2 = 256, OPT_TPM12, OPT_STATE_DIR, OPT_RESUME, OPT_DAEMON,
-	       OPT_PIDFILE, OPT_TIMEOUT, OPT_JSON };
+	       OPT_PIDFILE, OPT_TIMEOUT, OPT_JSON, OPT_USER, OPT_GROUP, OPT_NO_SANDBOX,
+	       OPT_BACKEND, OPT_CTRL };
 	static const struct option options[] = {
 		{ "tpm2", no_argument, NULL, OPT_TPM2 },
 		{ "tpm12", no_argument, NULL, OPT_TPM12 },
@@ -72,15 +130,22 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "group", required_argument, NULL, OPT_GROUP },
+		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
+		{ "backend", required_argument, NULL, OPT_BACKEND },
+		{ "ctrl", required_argument, NULL, OPT_CTRL },
+		CONTAINER_LONG_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	bool have_version = false;
-	int c;
+	int c, r;
 
 	*o = (struct create_options){ .version = VTPM_VERSION_2,
-				      .timeout_s = DEFAULT_REGISTER_TIMEOUT_S };
+				      .timeout_s = DEFAULT_REGISTER_TIMEOUT_S,
+				      .uid = (uid_t)-1, .gid = (gid_t)-1, .sandbox = true };
 	while ((c = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
 		switch (c) {
 		case OPT_TPM2:
@@ -95,6 +160,17 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 			have_version = true;
 			break;
 		}
+		case OPT_BACKEND:
+			if (parse_backend(optarg, o) < 0)
+				return -EINVAL;
+			break;
+		case OPT_CTRL:
+			if (!*optarg) {
+				log_error("--ctrl needs an address: unix:PATH or tcp:127.0.0.1:PORT");
+				return -EINVAL;
+			}
+			o->ctrl = optarg;
+			break;
 		case OPT_STATE_DIR:
 			if (!*optarg) {
 				log_error("--state-dir needs a directory");
@@ -124,6 +200,21 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 		case OPT_JSON:
 			o->json = true;
 			break;
+		case OPT_USER:
+			if (parse_user(optarg, &o->uid, o->gid == (gid_t)-1 ? &o->gid : NULL) < 0) {
+				log_error("--user: no such user '%s'", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_GROUP:
+			if (parse_group(optarg, &o->gid) < 0) {
+				log_error("--group: no such group '%s'", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_NO_SANDBOX:
+			o->sandbox = false;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -131,7 +222,11 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 			create_usage(stdout);
 			return 1;
 		default:
-			create_usage(stderr);
+			r = container_parse_opt(c, optarg, &o->container);
+			if (r == 0)
+				break;
+			if (r == -ENOENT)
+				create_usage(stderr);
 			return -EINVAL;
 		}
 	}
@@ -139,10 +234,16 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 		log_error("create: unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
+	if (!o->sandbox && (o->uid != (uid_t)-1 || o->gid != (gid_t)-1)) {
+		log_error("--user and --group need the sandbox: drop --no-sandbox");
+		return -EINVAL;
+	}
 	if (o->backend_flags & VTPM_LIBTPMS_RESUME && !o->state_dir) {
 		log_error("--resume needs --state-dir: a temporary state has nothing to resume");
 		return -EINVAL;
 	}
+	if (container_check_opts(&o->container) < 0)
+		return -EINVAL;
 	return 0;
 }
 
@@ -254,6 +355,50 @@ static void install_signal_handlers(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * From here on the process only serves: no capability, optionally another
+ * uid, and only the system calls serving needs.  A client's bytes can then
+ * do no more harm than the relay itself could.
+ */
+static int confine(const struct create_options *o, struct vtpm_ctx *ctx)
+{
+	int r;
+
+	if (!o->sandbox)
+		return 0;
+	r = vtpm_sandbox_drop_privileges(ctx, o->uid, o->gid);
+	if (r < 0) {
+		log_error("cannot drop privileges: %s", strerror(-r));
+		return r;
+	}
+	/* The control channel and the swtpm backend live on sockets. */
+	r = vtpm_sandbox_apply_seccomp(ctx, o->ctrl || o->swtpm_data ?
+					    VTPM_SECCOMP_ALLOW_SOCKETS : 0);
+	if (r < 0)
+		log_error("cannot install the system call filter: %s", strerror(-r));
+	return r;
+}
+
+/* A state directory the serving uid cannot write would fail at the first
+ * NV write, long after start-up: check now.  A temporary one is ours. */
+static int prepare_state_dir(const struct create_options *o, const char *dir, bool temporary)
+{
+	struct stat st;
+
+	if (o->uid == (uid_t)-1 && o->gid == (gid_t)-1)
+		return 0;
+	if (temporary)
+		return chown(dir, o->uid, o->gid) < 0 ? -errno : 0;
+	if (stat(dir, &st) < 0)
+		return -errno;
+	if (o->uid != (uid_t)-1 && st.st_uid != o->uid) {
+		log_error("state directory %s must belong to uid %u, the serving user",
+			  dir, (unsigned int)o->uid);
+		return -EACCES;
+	}
+	return 0;
+}
+
 int cmd_create(int argc, char *argv[])
 {
 	struct create_options o;
@@ -261,6 +406,8 @@ int cmd_create(int argc, char *argv[])
 	struct vtpm_backend *backend = NULL;
 	struct vtpm_device *dev = NULL;
 	struct vtpm_relay *relay = NULL;
+	struct vtpm_ctrl *ctrl = NULL;
+	struct container_state container = {};
 	char temp_dir[] = "/tmp/vtpm-state-XXXXXX";
 	const char *state_dir;
 	int ret = EXIT_FAIL, r;
@@ -274,8 +421,7 @@ int cmd_create(int argc, char *argv[])
 		log_error("cannot create a library context: %s", strerror(-r));
 		return EXIT_FAIL;
 	}
-	if (o.verbose)
-		vtpm_ctx_set_log_priority(ctx, LOG_INFO);
+	quiet_library(ctx, o.verbose);
 
 	state_dir = o.state_dir;
 	if (!state_dir) {
@@ -285,10 +431,31 @@ int cmd_create(int argc, char *argv[])
 		}
 		state_dir = temp_dir;
 	}
-
-	r = vtpm_backend_new_libtpms(ctx, o.version, state_dir, o.backend_flags, &backend);
+	r = prepare_state_dir(&o, state_dir, !o.state_dir);
 	if (r < 0) {
-		log_error("cannot use state directory %s: %s", state_dir, strerror(-r));
+		if (r != -EACCES)
+			log_error("cannot prepare state directory %s: %s", state_dir, strerror(-r));
+		goto out;
+	}
+
+	if (o.swtpm_data) {
+		r = vtpm_backend_new_swtpm(ctx, o.version, o.swtpm_data, o.swtpm_ctrl, 0, &backend);
+		if (r < 0) {
+			log_error("--backend: bad swtpm addresses %s, %s", o.swtpm_data, o.swtpm_ctrl);
+			goto out;
+		}
+	} else {
+		r = vtpm_backend_new_libtpms(ctx, o.version, state_dir, o.backend_flags, &backend);
+		if (r < 0) {
+			log_error("cannot use state directory %s: %s", state_dir, strerror(-r));
+			goto out;
+		}
+	}
+
+	/* The device first: without a driver, the state stays untouched. */
+	r = vtpm_device_new(ctx, o.version, &dev);
+	if (r < 0) {
+		explain_device_error(r, vtpm_ctx_get_path(ctx, VTPM_PATH_VTPMX));
 		goto out;
 	}
 	r = vtpm_backend_start(backend);
@@ -299,16 +466,21 @@ int cmd_create(int argc, char *argv[])
 			log_error("cannot start the TPM from %s: %s", state_dir, strerror(-r));
 		goto out;
 	}
-
-	r = vtpm_device_new(ctx, o.version, &dev);
-	if (r < 0) {
-		explain_device_error(r, vtpm_ctx_get_path(ctx, VTPM_PATH_VTPMX));
-		goto out;
-	}
 	r = vtpm_relay_new(ctx, dev, backend, &relay);
 	if (r < 0) {
 		log_error("cannot bind the device to the TPM: %s", strerror(-r));
 		goto out;
+	}
+	if (o.ctrl) {
+		r = vtpm_ctrl_new(ctx, backend, o.ctrl, NULL, &ctrl);
+		if (r == 0)
+			r = vtpm_relay_attach_ctrl(relay, ctrl);
+		if (r < 0) {
+			log_error("cannot serve the control channel at %s: %s", o.ctrl,
+				  r == -EEXIST ? "something that is not a socket is in the way" :
+				  r == -EPERM ? "only loopback addresses are allowed" : strerror(-r));
+			goto out;
+		}
 	}
 
 	install_signal_handlers();
@@ -325,6 +497,11 @@ int cmd_create(int argc, char *argv[])
 		goto out;
 	}
 
+	/* Hand the nodes to a container before anyone is told they exist. */
+	r = container_attach(ctx, dev, &o.container, &container);
+	if (r < 0)
+		goto out;
+
 	if (o.daemon) {
 		r = daemonize(dev, &o, state_dir);
 		if (r < 0)
@@ -340,6 +517,11 @@ int cmd_create(int argc, char *argv[])
 		print_device(dev, &o, state_dir, getpid());
 	}
 
+	/* Revoking the container's access at exit needs privileges: keep them then. */
+	r = container.rules && !o.container.no_revoke ? 0 : confine(&o, ctx);
+	if (r < 0)
+		goto out;
+
 	r = vtpm_relay_run(relay);
 	if (r == -EPIPE)
 		log_error("tpm%u was removed by the kernel", vtpm_device_get_number(dev));
@@ -350,6 +532,7 @@ int cmd_create(int argc, char *argv[])
 
 out:
 	running_relay = NULL;
+	container_detach(&container);
 	if (backend) {
 		r = vtpm_backend_shutdown(backend);
 		if (r < 0) {
@@ -358,6 +541,9 @@ out:
 		}
 	}
 	vtpm_relay_unref(relay);
+	vtpm_ctrl_unref(ctrl);
+	free(o.swtpm_data);
+	free(o.swtpm_ctrl);
 	vtpm_device_unref(dev);
 	vtpm_backend_unref(backend);
 	vtpm_ctx_unref(ctx);

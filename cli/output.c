@@ -3,10 +3,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
+#include <syslog.h>
 
 #include "vtpmctl.h"
 
@@ -38,6 +41,48 @@ void explain_device_error(int r, const char *vtpmx)
 	default:
 		log_error("creating the vTPM through %s failed: %s", vtpmx, strerror(-r));
 	}
+}
+
+void quiet_library(struct vtpm_ctx *ctx, bool verbose)
+{
+	if (verbose)
+		vtpm_ctx_set_log_priority(ctx, LOG_INFO);
+	else if (!secure_getenv("VTPM_LOG"))
+		vtpm_ctx_set_log_priority(ctx, LOG_CRIT);
+}
+
+int parse_user(const char *s, uid_t *uid, gid_t *gid)
+{
+	unsigned long n;
+	struct passwd *pw;
+
+	if (parse_uint(s, 0, (uid_t)-2, &n)) {
+		*uid = (uid_t)n;
+		return 0;
+	}
+	pw = getpwnam(s);
+	if (!pw)
+		return -ENOENT;
+	*uid = pw->pw_uid;
+	if (gid)
+		*gid = pw->pw_gid;
+	return 0;
+}
+
+int parse_group(const char *s, gid_t *gid)
+{
+	unsigned long n;
+	struct group *gr;
+
+	if (parse_uint(s, 0, (gid_t)-2, &n)) {
+		*gid = (gid_t)n;
+		return 0;
+	}
+	gr = getgrnam(s);
+	if (!gr)
+		return -ENOENT;
+	*gid = gr->gr_gid;
+	return 0;
 }
 
 bool parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)

@@ -9,6 +9,12 @@
 
 static const struct vtpmctl_command commands[] = {
 	{ "create", cmd_create, "create a vTPM and serve it until stopped" },
+	{ "ctrl", cmd_ctrl, "send a control command (init, stop, ...) to a running vTPM" },
+	{ "state", cmd_state, "export a TPM's state to a file, or import it" },
+	{ "rules", cmd_rules, "print the container rules for an existing vTPM" },
+	{ "cdi", cmd_cdi, "add vTPMs to a CDI spec file, or remove them" },
+	{ "oci-hook", cmd_oci_hook, "OCI runtime hook: a vTPM per container" },
+	{ "lxc-hook", cmd_lxc_hook, "LXC hook: a vTPM per container" },
 };
 
 static void usage(FILE *f)
@@ -52,8 +58,13 @@ int main(int argc, char *argv[])
 
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[optind], commands[i].name) == 0) {
+			static char name[64];
+
 			argc -= optind;
 			argv += optind;
+			/* getopt names the subcommand in its messages. */
+			snprintf(name, sizeof(name), "vtpmctl %s", commands[i].name);
+			argv[0] = name;
 			optind = 0; /* reset getopt for the subcommand */
 			return commands[i].run(argc, argv);
 		}

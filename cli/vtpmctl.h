@@ -21,6 +21,12 @@ struct vtpmctl_command {
 };
 
 int cmd_create(int argc, char *argv[]);
+int cmd_ctrl(int argc, char *argv[]);
+int cmd_state(int argc, char *argv[]);
+int cmd_rules(int argc, char *argv[]);
+int cmd_cdi(int argc, char *argv[]);
+int cmd_oci_hook(int argc, char *argv[]);
+int cmd_lxc_hook(int argc, char *argv[]);
 
 /* Print "vtpmctl: <message>" to stderr. */
 void log_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
@@ -28,13 +34,131 @@ void log_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
 /* Explain a libvtpm error from vtpm_device_new() with what to do about it. */
 void explain_device_error(int r, const char *vtpmx);
 
+/*
+ * The CLI reports errors itself, so the library stays quiet unless asked:
+ * -v shows its informational messages, VTPM_LOG overrides both.
+ */
+void quiet_library(struct vtpm_ctx *ctx, bool verbose);
+
 /* Parse a decimal number in [min, max]; false if @s is not one. */
 bool parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+
+/*
+ * A user or group by name or number; a user name also gives its primary
+ * group through @gid when @gid is not NULL.  -ENOENT if unknown.
+ */
+int parse_user(const char *s, uid_t *uid, gid_t *gid);
+int parse_group(const char *s, gid_t *gid);
 
 /* A device's description as JSON: version, tpm and tpmrm nodes. */
 struct json_object *device_to_json(struct vtpm_device *dev);
 
 /* The same, human-readable, to @f. */
 void device_print(struct vtpm_device *dev, FILE *f);
+
+/* ---- container.c: handing a device to a container ---- */
+
+/* Where the nodes appear in a container unless --path/--pathrm say otherwise. */
+#define DEFAULT_CONTAINER_TPM "/dev/tpm0"
+#define DEFAULT_CONTAINER_TPMRM "/dev/tpmrm0"
+
+/* getopt values of the container options; add CONTAINER_LONG_OPTIONS to a table. */
+enum {
+	CONTAINER_OPT_ROOTFS = 0x1000,
+	CONTAINER_OPT_PID,
+	CONTAINER_OPT_PID_ROOTFS,
+	CONTAINER_OPT_CGROUP,
+	CONTAINER_OPT_PATH,
+	CONTAINER_OPT_PATHRM,
+	CONTAINER_OPT_UID,
+	CONTAINER_OPT_GID,
+	CONTAINER_OPT_MODE,
+	CONTAINER_OPT_NO_REVOKE,
+};
+
+#define CONTAINER_LONG_OPTIONS							\
+	{ "rootfs", required_argument, NULL, CONTAINER_OPT_ROOTFS },		\
+	{ "pid", required_argument, NULL, CONTAINER_OPT_PID },			\
+	{ "pid-rootfs", required_argument, NULL, CONTAINER_OPT_PID_ROOTFS },	\
+	{ "cgroup", required_argument, NULL, CONTAINER_OPT_CGROUP },		\
+	{ "path", required_argument, NULL, CONTAINER_OPT_PATH },		\
+	{ "pathrm", required_argument, NULL, CONTAINER_OPT_PATHRM },		\
+	{ "uid", required_argument, NULL, CONTAINER_OPT_UID },			\
+	{ "gid", required_argument, NULL, CONTAINER_OPT_GID },			\
+	{ "mode", required_argument, NULL, CONTAINER_OPT_MODE },		\
+	{ "no-revoke", no_argument, NULL, CONTAINER_OPT_NO_REVOKE }
+
+#define CONTAINER_USAGE								\
+	"  --rootfs DIR        hand the device to the container whose root is DIR:\n" \
+	"                      create its nodes there\n"				\
+	"  --pid PID           hand it to the running container of process PID:\n" \
+	"                      nodes in its mount namespace, access in its cgroup\n" \
+	"  --pid-rootfs DIR    the container's root inside PID's mount namespace\n" \
+	"                      while the runtime has not pivoted into it yet\n"	\
+	"  --cgroup DIR        allow the device in this cgroup directory (default\n" \
+	"                      with --pid: the process's own device cgroup)\n"	\
+	"  --path P, --pathrm P  node paths in the container (default " DEFAULT_CONTAINER_TPM "\n" \
+	"                      and " DEFAULT_CONTAINER_TPMRM ")\n"		\
+	"  --uid U, --gid G, --mode M  owner (host ids) and octal mode of the nodes\n" \
+	"                      (default 0, 0, 0660)\n"					\
+	"  --no-revoke         leave nodes and cgroup access in place at exit, for\n" \
+	"                      runtimes that remove the container themselves; else\n" \
+	"                      the server keeps the privileges revoking needs\n"
+
+struct container_opts {
+	const char *rootfs;
+	pid_t pid;
+	const char *pid_rootfs;
+	const char *cgroup;
+	const char *path;
+	const char *pathrm;
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;
+	bool have_mode;
+	bool no_revoke;
+};
+
+/* What container_attach() did, for container_detach() to undo. */
+struct container_state {
+	struct container_opts opts;
+	struct vtpm_rules *rules;
+	struct vtpm_cgroup *cgroup;
+	bool nodes_created;
+};
+
+/* Explain an error of vtpm_rules_new_from_path() for @device. */
+void explain_rules_error(int r, const char *device);
+
+/* Handle one CONTAINER_OPT_*: 0, -EINVAL (reported), -ENOENT if not ours. */
+int container_parse_opt(int opt, const char *arg, struct container_opts *c);
+/* Check the combination after parsing: 0 or -EINVAL (reported). */
+int container_check_opts(const struct container_opts *c);
+bool container_wanted(const struct container_opts *c);
+/* Apply paths, owner and mode to @rules (node 0 tpm, node 1 tpmrm). */
+int container_setup_rules(struct vtpm_rules *rules, const struct container_opts *c);
+/* Create the nodes and allow them; on failure nothing is left behind. */
+int container_attach(struct vtpm_ctx *ctx, struct vtpm_device *dev,
+		     const struct container_opts *c, struct container_state *s);
+void container_detach(struct container_state *s);
+
+/* ---- hook.c: servers started by runtime hooks ---- */
+
+struct hook_dirs {
+	const char *run_dir;	/* <run_dir>/<name>.pid */
+	const char *state_base;	/* <state_base>/<name>/ */
+};
+
+/*
+ * Start a daemonized "vtpmctl create" for container @name whose init is
+ * @pid (nodes below @pid_rootfs in its namespace, or its root if NULL),
+ * with @extra create options.  Returns an exit code; never returns on
+ * success (the parent of the daemon exits).
+ */
+int hook_start_server(const struct hook_dirs *dirs, const char *name, pid_t pid,
+		      const char *pid_rootfs, const char *version, char **extra, int n_extra,
+		      bool verbose);
+/* Stop the server of container @name by its pid file; an exit code. */
+int hook_stop_server(const struct hook_dirs *dirs, const char *name);
 
 #endif

@@ -12,6 +12,7 @@
 #include <libtpms/tpm_error.h>
 #include <libtpms/tpm_library.h>
 #include <libtpms/tpm_nvfilename.h>
+#include <libtpms/tpm_tis.h>
 #include <string.h>
 
 #include "state-dir.h"
@@ -253,6 +254,47 @@ static int libtpms_set_state(void *data, enum vtpm_state_type type, const uint8_
 	return r;
 }
 
+static int libtpms_get_info(void *data, uint64_t flags, char **info)
+{
+	/* libtpms ignores flags it does not know. */
+	char *s = TPMLIB_GetInfo((enum TPMLIB_InfoFlags)flags);
+
+	if (!s)
+		return -ENOMEM;
+	*info = s;
+	return 0;
+}
+
+static int libtpms_get_established(void *data, int *established)
+{
+	TPM_BOOL bit = FALSE;
+
+	if (TPM_IO_TpmEstablished_Get(&bit) != TPM_SUCCESS)
+		return -EIO;
+	*established = bit ? 1 : 0;
+	return 0;
+}
+
+static int libtpms_reset_established(void *data, uint8_t locality)
+{
+	struct libtpms_backend *b = data;
+	uint8_t saved = b->locality;
+	TPM_RESULT rc;
+
+	/* libtpms asks cb_io_getlocality() whether the caller may. */
+	b->locality = locality;
+	rc = TPM_IO_TpmEstablished_Reset();
+	b->locality = saved;
+	if (rc == TPM_BAD_LOCALITY)
+		return -EPERM;
+	return rc == TPM_SUCCESS ? 0 : -EIO;
+}
+
+static int libtpms_store_volatile(void *data)
+{
+	return save_volatile(data);
+}
+
 static void libtpms_free(void *data)
 {
 	struct libtpms_backend *b = data;
@@ -273,6 +315,10 @@ static const struct vtpm_backend_ops libtpms_ops = {
 	.get_state = libtpms_get_state,
 	.set_state = libtpms_set_state,
 	.free = libtpms_free,
+	.get_info = libtpms_get_info,
+	.get_established = libtpms_get_established,
+	.reset_established = libtpms_reset_established,
+	.store_volatile = libtpms_store_volatile,
 };
 
 VTPM_EXPORT int vtpm_backend_new_libtpms(struct vtpm_ctx *ctx, enum vtpm_version version,

@@ -31,6 +31,7 @@ VTPM_EXPORT int vtpm_backend_new(struct vtpm_ctx *ctx, enum vtpm_version version
 	if (!backend)
 		return -ENOMEM;
 	memcpy(&backend->ops, ops, ops->size < sizeof(backend->ops) ? ops->size : sizeof(backend->ops));
+	backend->ops.size = ops->size < sizeof(backend->ops) ? ops->size : sizeof(backend->ops);
 	if (!backend->ops.start || !backend->ops.process || !backend->ops.shutdown) {
 		free(backend);
 		return -EINVAL;
@@ -148,4 +149,47 @@ int vtpm_backend_process(struct vtpm_backend *backend, const uint8_t *cmd,
 		return -ENXIO;
 	return backend->ops.process(backend->data, cmd, cmd_len, locality, resp,
 				    resp_size, resp_len);
+}
+
+/* The optional operations: -ENOTSUP where the backend lacks them. */
+#define HAS_OP(b, op) \
+	((b)->ops.size >= offsetof(struct vtpm_backend_ops, op) + sizeof((b)->ops.op) && (b)->ops.op)
+
+int vtpm_backend_get_info(struct vtpm_backend *backend, uint64_t flags, char **info)
+{
+	if (!HAS_OP(backend, get_info))
+		return -ENOTSUP;
+	return backend->ops.get_info(backend->data, flags, info);
+}
+
+int vtpm_backend_get_established(struct vtpm_backend *backend, int *established)
+{
+	if (!backend->running)
+		return -ENXIO;
+	if (!HAS_OP(backend, get_established))
+		return -ENOTSUP;
+	return backend->ops.get_established(backend->data, established);
+}
+
+int vtpm_backend_reset_established(struct vtpm_backend *backend, uint8_t locality)
+{
+	if (!backend->running)
+		return -ENXIO;
+	if (!HAS_OP(backend, reset_established))
+		return -ENOTSUP;
+	return backend->ops.reset_established(backend->data, locality);
+}
+
+int vtpm_backend_store_volatile(struct vtpm_backend *backend)
+{
+	if (!backend->running)
+		return -ENXIO;
+	if (!HAS_OP(backend, store_volatile))
+		return -ENOTSUP;
+	return backend->ops.store_volatile(backend->data);
+}
+
+struct vtpm_ctx *vtpm_backend_get_ctx(const struct vtpm_backend *backend)
+{
+	return backend->ctx;
 }

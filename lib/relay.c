@@ -28,6 +28,7 @@ struct vtpm_relay {
 	int stop_fd; /* eventfd that wakes run() for vtpm_relay_stop() */
 	volatile sig_atomic_t stop_requested;
 	uint8_t locality;
+	struct vtpm_ctrl *ctrl; /* served in the same loop, or NULL */
 	struct vtpm_relay_stats stats;
 	/* One byte more than the largest command, so oversize reads show. */
 	uint8_t cmd[VTPM_BUFFER_SIZE + 1];
@@ -99,6 +100,7 @@ VTPM_EXPORT struct vtpm_relay *vtpm_relay_unref(struct vtpm_relay *relay)
 {
 	if (!relay || --relay->refcount > 0)
 		return NULL;
+	vtpm_relay_attach_ctrl(relay, NULL);
 	close(relay->stop_fd);
 	vtpm_backend_unref(relay->backend);
 	vtpm_device_unref(relay->dev);
@@ -115,6 +117,27 @@ VTPM_EXPORT int vtpm_relay_get_fd(const struct vtpm_relay *relay)
 VTPM_EXPORT uint8_t vtpm_relay_get_locality(const struct vtpm_relay *relay)
 {
 	return relay->locality;
+}
+
+void vtpm_relay_set_locality(struct vtpm_relay *relay, uint8_t locality)
+{
+	relay->locality = locality;
+}
+
+VTPM_EXPORT int vtpm_relay_attach_ctrl(struct vtpm_relay *relay, struct vtpm_ctrl *ctrl)
+{
+	if (ctrl && relay->ctrl)
+		return relay->ctrl == ctrl ? 0 : -EBUSY;
+	if (ctrl && vtpm_ctrl_get_backend(ctrl) != relay->backend)
+		return -EINVAL;
+	if (relay->ctrl) {
+		vtpm_ctrl_set_relay(relay->ctrl, NULL);
+		vtpm_ctrl_unref(relay->ctrl);
+	}
+	relay->ctrl = vtpm_ctrl_ref(ctrl);
+	if (ctrl)
+		vtpm_ctrl_set_relay(ctrl, relay);
+	return 0;
 }
 
 VTPM_EXPORT void vtpm_relay_get_stats(const struct vtpm_relay *relay, struct vtpm_relay_stats *stats)
@@ -225,20 +248,45 @@ VTPM_EXPORT int vtpm_relay_dispatch(struct vtpm_relay *relay)
 	return 0;
 }
 
-/* Wait for a command or a stop request; 1 if the fd wants serving. */
+/* The earlier of two poll timeouts, where -1 means none. */
+static int min_timeout(int a, int b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
+/*
+ * Wait for a command or a stop request, serving an attached control
+ * endpoint meanwhile; 1 if the fd wants serving.
+ */
 static int wait_event(struct vtpm_relay *relay, int timeout_ms)
 {
-	struct pollfd pfd[2] = {
+	struct pollfd pfd[3] = {
 		{ .fd = relay->fd, .events = POLLIN },
 		{ .fd = relay->stop_fd, .events = POLLIN },
+		{ .fd = relay->ctrl ? vtpm_ctrl_get_fd(relay->ctrl) : -1, .events = POLLIN },
 	};
 	int r;
 
-	if (relay->stop_requested)
+	if (relay->stop_requested || (relay->ctrl && vtpm_ctrl_shutdown_requested(relay->ctrl)))
 		return -ECANCELED;
+	if (relay->ctrl)
+		timeout_ms = min_timeout(timeout_ms, vtpm_ctrl_get_timeout(relay->ctrl));
 	r = poll(pfd, ARRAY_SIZE(pfd), timeout_ms);
 	if (r < 0)
 		return errno == EINTR ? 0 : -errno;
+	if (relay->ctrl) {
+		/* Also on timeout: it drops clients whose message timed out. */
+		r = vtpm_ctrl_dispatch(relay->ctrl);
+		/* -EPIPE: a vtpm_ctrl_new_fd() peer left; the data channel goes on. */
+		if (r < 0 && r != -EPIPE)
+			err(relay->ctx, "control channel: %s", strerror(-r));
+		if (vtpm_ctrl_shutdown_requested(relay->ctrl))
+			return -ECANCELED;
+	}
 	if (relay->stop_requested)
 		return -ECANCELED;
 	if (pfd[0].revents & POLLIN)

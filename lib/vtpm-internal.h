@@ -38,6 +38,25 @@ int vtpm_backend_process(struct vtpm_backend *backend, const uint8_t *cmd,
 			 size_t cmd_len, uint8_t locality, uint8_t *resp,
 			 size_t resp_size, size_t *resp_len);
 
+/* The context the backend was made with (not referenced). */
+struct vtpm_ctx *vtpm_backend_get_ctx(const struct vtpm_backend *backend);
+
+/* The optional operations (-ENOTSUP without them, -ENXIO when not running). */
+int vtpm_backend_get_info(struct vtpm_backend *backend, uint64_t flags, char **info);
+int vtpm_backend_get_established(struct vtpm_backend *backend, int *established);
+int vtpm_backend_reset_established(struct vtpm_backend *backend, uint8_t locality);
+int vtpm_backend_store_volatile(struct vtpm_backend *backend);
+
+/* ---- relay.c: for the control channel ---- */
+
+void vtpm_relay_set_locality(struct vtpm_relay *relay, uint8_t locality);
+
+/* ---- ctrl.c: for the relay ---- */
+
+/* Tell @ctrl which relay serves it (NULL: none), for SET_LOCALITY. */
+void vtpm_ctrl_set_relay(struct vtpm_ctrl *ctrl, struct vtpm_relay *relay);
+struct vtpm_backend *vtpm_ctrl_get_backend(const struct vtpm_ctrl *ctrl);
+
 /* ---- time.c ---- */
 
 /* Monotonic milliseconds. */
@@ -54,5 +73,10 @@ int vtpm_write_file_atomic(int dir_fd, const char *name, const void *data, size_
 
 /* Read a whole regular file (at most @max bytes) into a malloc()ed buffer. */
 int vtpm_read_file(int dir_fd, const char *name, size_t max, uint8_t **data, size_t *len);
+
+/* ---- rules.c ---- */
+
+/* An absolute path below "/" without ".." components, shorter than PATH_MAX. */
+bool vtpm_path_is_safe(const char *path);
 
 #endif

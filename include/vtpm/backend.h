@@ -54,6 +54,16 @@ enum vtpm_state_type {
  * @set_state: replace a state blob; only called while powered off.  May be
  *	NULL (-ENOTSUP).
  * @free: release @data.  May be NULL.
+ *
+ * Optional operations for the control channel (see ctrl.h); each may be
+ * NULL, and tables with a @size that ends before them are fine:
+ * @get_info: a malloc()ed JSON string describing the implementation for
+ *	swtpm's SWTPM_INFO_* @flags (as TPMLIB_GetInfo()).
+ * @get_established: the TPM-established flag (0 or 1) into @established.
+ * @reset_established: clear that flag, as a command from @locality would;
+ *	-EPERM if @locality may not.
+ * @store_volatile: write the volatile state where the next start with
+ *	resume would find it.
  */
 struct vtpm_backend_ops {
 	size_t size;
@@ -68,6 +78,10 @@ struct vtpm_backend_ops {
 	int (*set_state)(void *data, enum vtpm_state_type type,
 			 const uint8_t *blob, size_t blob_len);
 	void (*free)(void *data);
+	int (*get_info)(void *data, uint64_t flags, char **info);
+	int (*get_established)(void *data, int *established);
+	int (*reset_established)(void *data, uint8_t locality);
+	int (*store_volatile)(void *data);
 };
 
 struct vtpm_backend;
@@ -116,6 +130,35 @@ int vtpm_backend_new(struct vtpm_ctx *ctx, enum vtpm_version version,
 int vtpm_backend_new_libtpms(struct vtpm_ctx *ctx, enum vtpm_version version,
 			     const char *state_dir, unsigned int flags,
 			     struct vtpm_backend **backend);
+
+/**
+ * vtpm_backend_new_swtpm - drive an external "swtpm socket" process
+ * @version: the TPM family swtpm was started for (--tpm2 or not)
+ * @data_address: swtpm's data channel (--server type=unixio,path=P is
+ *	"unix:P"; --server type=tcp,port=N is "tcp:127.0.0.1:N"); it carries
+ *	plain TPM commands
+ * @ctrl_address: swtpm's control channel (--ctrl ...), same notation
+ * @timeout_ms: limit for one command, its response included (TPM 2 key
+ *	generation can take seconds); <= 0 for VTPM_SWTPM_TIMEOUT_MS
+ *
+ * start sends CMD_INIT unless swtpm's TPM already runs (so a swtpm started
+ * with --flags not-need-init keeps its state); shutdown sends CMD_STOP and
+ * leaves the swtpm process running; reset is CMD_INIT; get_state and
+ * set_state use CMD_GET_STATEBLOB / CMD_SET_STATEBLOB (swtpm hands out
+ * state only while running and takes it only while stopped).  The locality
+ * is passed with CMD_SET_LOCALITY whenever it changes.  A connection that
+ * swtpm closed is reopened once per command; a command that times out or
+ * fails again gets a TPM failure response from the relay.
+ *
+ * Returns: 0; -EINVAL for a bad @version or address; -ENAMETOOLONG; -ENOMEM.
+ * Nothing is connected before vtpm_backend_start().
+ */
+int vtpm_backend_new_swtpm(struct vtpm_ctx *ctx, enum vtpm_version version,
+			   const char *data_address, const char *ctrl_address,
+			   int timeout_ms, struct vtpm_backend **backend);
+
+/** VTPM_SWTPM_TIMEOUT_MS - default per-command limit of the swtpm backend. */
+#define VTPM_SWTPM_TIMEOUT_MS 60000
 
 /** vtpm_backend_ref - take a reference; returns @backend. */
 struct vtpm_backend *vtpm_backend_ref(struct vtpm_backend *backend);

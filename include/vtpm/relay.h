@@ -98,6 +98,20 @@ void vtpm_relay_stop(struct vtpm_relay *relay);
  */
 int vtpm_relay_wait_registered(struct vtpm_relay *relay, int timeout_ms);
 
+struct vtpm_ctrl;
+
+/**
+ * vtpm_relay_attach_ctrl - serve a control endpoint from vtpm_relay_run()
+ * and vtpm_relay_wait_registered() too, in the same loop
+ * @ctrl: referenced by the relay; NULL detaches the current one.  Its
+ *	SET_LOCALITY then sets the relay's locality, and its CMD_SHUTDOWN
+ *	makes vtpm_relay_run() return 0.
+ *
+ * Returns: 0; -EINVAL if @ctrl serves a different backend; -EBUSY if
+ * another endpoint is attached.
+ */
+int vtpm_relay_attach_ctrl(struct vtpm_relay *relay, struct vtpm_ctrl *ctrl);
+
 /** vtpm_relay_get_locality - the locality the proxy driver last set (0 at start). */
 uint8_t vtpm_relay_get_locality(const struct vtpm_relay *relay);
 

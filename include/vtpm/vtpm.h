@@ -10,5 +10,10 @@
 #include <vtpm/device.h>
 #include <vtpm/backend.h>
 #include <vtpm/relay.h>
+#include <vtpm/sandbox.h>
+#include <vtpm/rules.h>
+#include <vtpm/container.h>
+#include <vtpm/ctrl.h>
+#include <vtpm/state.h>
 
 #endif

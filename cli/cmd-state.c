@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* vtpmctl state: export a TPM's state to a file, import it from one. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vtpmctl.h"
+
+static void state_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vtpmctl state export [OPTIONS] SOCKET FILE\n"
+		"       vtpmctl state import [OPTIONS] SOCKET FILE\n"
+		"       vtpmctl state export|import [OPTIONS] --state-dir DIR FILE\n\n"
+		"Copy a TPM's state (permanent, volatile and savestate blobs) into one\n"
+		"checksummed file, or back.  SOCKET is the control channel of a running vTPM\n"
+		"('vtpmctl create --ctrl') or of swtpm: export leaves it running; import\n"
+		"stops it, loads the state and starts it again on that state.  With\n"
+		"--state-dir the state directory of a stopped TPM is used directly.\n\n"
+		"Options:\n"
+		"  --state-dir DIR  a state directory (swtpm's layout) instead of SOCKET\n"
+		"  --tpm12          the TPM is a TPM 1.2 (with --state-dir; default TPM 2)\n"
+		"  --timeout SEC    wait at most SEC seconds per control command (default 10)\n"
+		"  -h, --help       show this help\n");
+}
+
+static int export_state(struct vtpm_ctx *ctx, const char *sock, const char *dir,
+			enum vtpm_version version, int timeout_ms, const char *file)
+{
+	struct vtpm_ctrl_client *client = NULL;
+	struct vtpm_backend *backend = NULL;
+	struct vtpm_state *state = NULL;
+	int r;
+
+	if (dir) {
+		r = vtpm_backend_new_libtpms(ctx, version, dir, 0, &backend);
+		if (r == 0)
+			r = vtpm_state_from_backend(backend, &state);
+	} else {
+		r = vtpm_ctrl_client_new(ctx, sock, timeout_ms, &client);
+		if (r == 0)
+			r = vtpm_state_from_ctrl(ctx, client, 0, &state);
+	}
+	if (r == 0)
+		r = vtpm_state_write_file(state, file);
+	if (r < 0)
+		log_error("exporting the state from %s failed: %s", dir ? dir : sock, strerror(-r));
+	vtpm_state_unref(state);
+	vtpm_backend_unref(backend);
+	vtpm_ctrl_client_unref(client);
+	return r;
+}
+
+static int import_state(struct vtpm_ctx *ctx, const char *sock, const char *dir,
+			enum vtpm_version version, int timeout_ms, const char *file)
+{
+	struct vtpm_ctrl_client *client = NULL;
+	struct vtpm_backend *backend = NULL;
+	struct vtpm_state *state = NULL;
+	int r;
+
+	r = vtpm_state_read_file(ctx, file, &state);
+	if (r < 0) {
+		log_error("cannot import %s: %s", file,
+			  r == -EBADMSG ? "not a state file, or damaged or truncated" :
+			  r == -EPROTONOSUPPORT ? "written in a newer format" : strerror(-r));
+		return r;
+	}
+	if (dir) {
+		if (vtpm_state_get_version(state) != version)
+			version = vtpm_state_get_version(state);
+		r = vtpm_backend_new_libtpms(ctx, version, dir, 0, &backend);
+		if (r == 0)
+			r = vtpm_state_to_backend(state, backend);
+	} else {
+		r = vtpm_ctrl_client_new(ctx, sock, timeout_ms, &client);
+		if (r == 0)
+			r = vtpm_state_to_ctrl(state, client);
+	}
+	if (r < 0)
+		log_error("importing %s into %s failed: %s", file, dir ? dir : sock, strerror(-r));
+	vtpm_state_unref(state);
+	vtpm_backend_unref(backend);
+	vtpm_ctrl_client_unref(client);
+	return r;
+}
+
+int cmd_state(int argc, char *argv[])
+{
+	enum { OPT_STATE_DIR = 256, OPT_TPM12, OPT_TIMEOUT };
+	static const struct option options[] = {
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "tpm12", no_argument, NULL, OPT_TPM12 },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	enum vtpm_version version = VTPM_VERSION_2;
+	unsigned long timeout_s = 10;
+	const char *dir = NULL, *sock = NULL, *file, *action;
+	struct vtpm_ctx *ctx = NULL;
+	int c, r, want;
+
+	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		state_usage(stdout);
+		return EXIT_OK;
+	}
+	if (argc < 2 || (strcmp(argv[1], "export") && strcmp(argv[1], "import"))) {
+		log_error("state: need 'export' or 'import'");
+		state_usage(stderr);
+		return EXIT_USAGE;
+	}
+	action = argv[1];
+	argc--;
+	argv++;
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (c) {
+		case OPT_STATE_DIR:
+			dir = optarg;
+			break;
+		case OPT_TPM12:
+			version = VTPM_VERSION_1_2;
+			break;
+		case OPT_TIMEOUT:
+			if (!parse_uint(optarg, 1, 3600, &timeout_s)) {
+				log_error("--timeout: '%s' is not a number of seconds from 1 to 3600", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			state_usage(stdout);
+			return EXIT_OK;
+		default:
+			state_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	want = dir ? 1 : 2;
+	if (argc - optind != want) {
+		log_error("state %s: need %s", action, dir ? "a FILE" : "a SOCKET and a FILE");
+		state_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!dir)
+		sock = argv[optind++];
+	file = argv[optind];
+
+	r = vtpm_ctx_new(&ctx);
+	if (r < 0) {
+		log_error("cannot create a library context: %s", strerror(-r));
+		return EXIT_FAIL;
+	}
+	quiet_library(ctx, false);
+	if (strcmp(action, "export") == 0)
+		r = export_state(ctx, sock, dir, version, (int)timeout_s * 1000, file);
+	else
+		r = import_state(ctx, sock, dir, version, (int)timeout_s * 1000, file);
+	vtpm_ctx_unref(ctx);
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
+}

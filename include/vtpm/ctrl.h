@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The control channel: swtpm's control protocol (the socket form of its
+ * CMD_* commands, as swtpm_ioctl, QEMU and libvirt speak it) served for a
+ * backend, and a client for it.
+ *
+ * A control endpoint (struct vtpm_ctrl) listens on a Unix socket (or TCP,
+ * loopback only unless asked otherwise) and serves one client at a time;
+ * further clients wait in the listen backlog until the current one
+ * disconnects, or has been idle between requests for the message timeout
+ * (then the waiting client takes over).  It never blocks: every socket is non-blocking, a request
+ * must arrive completely and a response be taken within the message timeout
+ * (default VTPM_CTRL_TIMEOUT_MS) or the client is dropped.  Attach it to a
+ * relay with vtpm_relay_attach_ctrl() to serve it from vtpm_relay_run(), or
+ * poll vtpm_ctrl_get_fd() in your own loop.
+ *
+ * Commands and their mapping onto the backend:
+ *   GET_CAPABILITY        the supported set (no hashing, no SET_DATAFD)
+ *   INIT                  power on, or power-cycle a running TPM
+ *   STOP                  power off (vtpm_backend_shutdown())
+ *   SHUTDOWN              power off, and end vtpm_relay_run() (swtpm exits)
+ *   SET_LOCALITY          the locality of later data-channel commands
+ *   GET_TPMESTABLISHED, RESET_TPMESTABLISHED, STORE_VOLATILE, GET_INFO
+ *                         through the backend's optional operations
+ *   CANCEL_TPM_CMD        success: commands run synchronously, so none is
+ *                         ever in flight when the request is read
+ *   GET_STATEBLOB         also while stopped, if the backend can
+ *   SET_STATEBLOB         only while stopped; an empty blob is accepted and
+ *                         changes nothing (swtpm_ioctl --save of an absent
+ *                         blob writes an empty file)
+ *   GET_CONFIG            no keys: state is never encrypted
+ *   SET_BUFFERSIZE        fixed at VTPM_BUFFER_SIZE
+ * Anything else, and the hash commands, get TPM_BAD_ORDINAL; a malformed or
+ * incomplete request gets TPM_BAD_PARAMETER.
+ *
+ * Thread safety: as for every libvtpm object (see ctx.h).
+ */
+#ifndef VTPM_CTRL_H
+#define VTPM_CTRL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <vtpm/backend.h>
+#include <vtpm/ctx.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** VTPM_CTRL_TIMEOUT_MS - default time for one request to arrive or one response to be read. */
+#define VTPM_CTRL_TIMEOUT_MS 2000
+
+/**
+ * Flags of struct vtpm_ctrl_options.
+ * @VTPM_CTRL_ALLOW_REMOTE: accept a TCP address that is not on the loopback
+ *	interface.  The protocol has no authentication: anyone who reaches
+ *	the port can read and replace the TPM's secrets.
+ */
+#define VTPM_CTRL_ALLOW_REMOTE (1u << 0)
+
+/**
+ * struct vtpm_ctrl_options - how to create the endpoint
+ * @size: sizeof(struct vtpm_ctrl_options) as the caller compiled it
+ * @mode: permissions of a Unix socket; 0 means 0600.  Must not grant
+ *	write access to others (S_IWOTH).
+ * @uid, @gid: owner of a Unix socket; (uid_t)-1 / (gid_t)-1 leave it
+ * @flags: 0 or VTPM_CTRL_ALLOW_REMOTE
+ */
+struct vtpm_ctrl_options {
+	size_t size;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	unsigned int flags;
+};
+
+struct vtpm_ctrl;
+
+/**
+ * vtpm_ctrl_new - listen for control clients
+ * @backend: referenced by the endpoint
+ * @address: "unix:PATH", an absolute PATH, or "tcp:HOST:PORT" (HOST an IP
+ *	literal or "localhost")
+ * @opts: NULL for the defaults
+ * @ctrl: on success, the new endpoint with a reference count of one
+ *
+ * A stale Unix socket at PATH (one nobody listens on) is replaced; the
+ * socket is removed again when the endpoint is freed.
+ *
+ * Returns: 0; -EINVAL for a bad @address, @opts or mode; -EPERM for a
+ * non-loopback TCP address without VTPM_CTRL_ALLOW_REMOTE; -EEXIST if PATH
+ * exists and is not a socket; -EADDRINUSE if someone listens there already;
+ * -ENAMETOOLONG; -ENOMEM; or a negative errno from socket(2), bind(2),
+ * listen(2), chmod(2) or chown(2).
+ */
+int vtpm_ctrl_new(struct vtpm_ctx *ctx, struct vtpm_backend *backend, const char *address,
+		  const struct vtpm_ctrl_options *opts, struct vtpm_ctrl **ctrl);
+
+/**
+ * vtpm_ctrl_new_fd - serve one already connected stream socket (e.g. one
+ * end of a socketpair), and nothing after it closes
+ * @fd: taken over by the endpoint, which closes it
+ *
+ * Returns: 0; -EBADF for a negative @fd; -ENOMEM (then @fd is closed too).
+ */
+int vtpm_ctrl_new_fd(struct vtpm_ctx *ctx, struct vtpm_backend *backend, int fd,
+		     struct vtpm_ctrl **ctrl);
+
+/** vtpm_ctrl_ref - take a reference; returns @ctrl. */
+struct vtpm_ctrl *vtpm_ctrl_ref(struct vtpm_ctrl *ctrl);
+
+/** vtpm_ctrl_unref - drop a reference; the last one closes the sockets.  Returns NULL. */
+struct vtpm_ctrl *vtpm_ctrl_unref(struct vtpm_ctrl *ctrl);
+
+/**
+ * vtpm_ctrl_get_fd - one fd to watch for POLLIN in the caller's event loop
+ * (an epoll fd covering the listening and the client socket); call
+ * vtpm_ctrl_dispatch() when it is readable or vtpm_ctrl_get_timeout() passed.
+ */
+int vtpm_ctrl_get_fd(const struct vtpm_ctrl *ctrl);
+
+/**
+ * vtpm_ctrl_get_timeout - milliseconds until vtpm_ctrl_dispatch() must run
+ * to enforce a message timeout, or -1 when nothing is pending
+ */
+int vtpm_ctrl_get_timeout(const struct vtpm_ctrl *ctrl);
+
+/**
+ * vtpm_ctrl_set_timeout - time a request may take to arrive, and a response
+ * to be read (@timeout_ms > 0).  Returns 0 or -EINVAL.
+ */
+int vtpm_ctrl_set_timeout(struct vtpm_ctrl *ctrl, int timeout_ms);
+
+/**
+ * vtpm_ctrl_dispatch - accept, read, answer and write what is ready, and
+ * drop a client whose message timed out; never blocks
+ *
+ * Returns: the number of requests answered (0 or more); -EPIPE for an
+ * endpoint made with vtpm_ctrl_new_fd() whose peer is gone; or a negative
+ * errno from epoll_wait(2).  Client errors are not errors of the endpoint.
+ */
+int vtpm_ctrl_dispatch(struct vtpm_ctrl *ctrl);
+
+/**
+ * vtpm_ctrl_shutdown_requested - 1 once a client sent CMD_SHUTDOWN, else 0.
+ * An attached relay's vtpm_relay_run() then returns 0.
+ */
+int vtpm_ctrl_shutdown_requested(const struct vtpm_ctrl *ctrl);
+
+/**
+ * vtpm_ctrl_get_locality - the locality a client set (0 at start); with an
+ * attached relay the relay's current locality.
+ */
+uint8_t vtpm_ctrl_get_locality(const struct vtpm_ctrl *ctrl);
+
+/* ------------------------------------------------------------- client */
+
+/**
+ * Flags of vtpm_ctrl_client_init().
+ * @VTPM_CTRL_INIT_DELETE_VOLATILE: delete saved volatile state once read
+ *	(PTM_INIT_FLAG_DELETE_VOLATILE).
+ */
+#define VTPM_CTRL_INIT_DELETE_VOLATILE (1u << 0)
+
+struct vtpm_ctrl_client;
+
+/**
+ * vtpm_ctrl_client_new - a client of a control endpoint (ours or swtpm's)
+ * @address: as for vtpm_ctrl_new()
+ * @timeout_ms: limit for connecting and for each command; <= 0 for
+ *	VTPM_CTRL_TIMEOUT_MS
+ *
+ * Nothing is connected here: each command opens its own connection and
+ * closes it when done, because swtpm serves one control client at a time
+ * and lets every other wait for as long as one stays connected.
+ *
+ * Returns: 0; -EINVAL for a bad @address; -ENAMETOOLONG; -ENOMEM.
+ */
+int vtpm_ctrl_client_new(struct vtpm_ctx *ctx, const char *address, int timeout_ms,
+			 struct vtpm_ctrl_client **client);
+
+/** vtpm_ctrl_client_ref - take a reference; returns @client. */
+struct vtpm_ctrl_client *vtpm_ctrl_client_ref(struct vtpm_ctrl_client *client);
+
+/** vtpm_ctrl_client_unref - drop a reference; the last closes the connection.  Returns NULL. */
+struct vtpm_ctrl_client *vtpm_ctrl_client_unref(struct vtpm_ctrl_client *client);
+
+/*
+ * The commands.  Each returns 0 on success; -EIO when the server answered
+ * with a non-zero result (vtpm_ctrl_client_get_result() tells which);
+ * -ETIMEDOUT; -EPIPE when the connection broke; -EPROTO for a malformed
+ * response; -ECONNREFUSED / -ENOENT when nobody listens at the address; or
+ * another negative errno from the socket calls.
+ */
+
+/** vtpm_ctrl_client_get_result - the result code of the last answered command. */
+uint32_t vtpm_ctrl_client_get_result(const struct vtpm_ctrl_client *client);
+
+/** vtpm_ctrl_client_get_capability - the PTM_CAP_* bits the server supports. */
+int vtpm_ctrl_client_get_capability(struct vtpm_ctrl_client *client, uint32_t *caps);
+
+/** vtpm_ctrl_client_init - CMD_INIT: power on or power-cycle; @flags VTPM_CTRL_INIT_*. */
+int vtpm_ctrl_client_init(struct vtpm_ctrl_client *client, unsigned int flags);
+
+/** vtpm_ctrl_client_stop - CMD_STOP: power the TPM off. */
+int vtpm_ctrl_client_stop(struct vtpm_ctrl_client *client);
+
+/** vtpm_ctrl_client_shutdown - CMD_SHUTDOWN: power off and end the server. */
+int vtpm_ctrl_client_shutdown(struct vtpm_ctrl_client *client);
+
+/** vtpm_ctrl_client_set_locality - CMD_SET_LOCALITY (0..4). */
+int vtpm_ctrl_client_set_locality(struct vtpm_ctrl_client *client, uint8_t locality);
+
+/** vtpm_ctrl_client_get_established - CMD_GET_TPMESTABLISHED; @established 0 or 1. */
+int vtpm_ctrl_client_get_established(struct vtpm_ctrl_client *client, int *established);
+
+/** vtpm_ctrl_client_reset_established - CMD_RESET_TPMESTABLISHED from @locality (3 or 4). */
+int vtpm_ctrl_client_reset_established(struct vtpm_ctrl_client *client, uint8_t locality);
+
+/** vtpm_ctrl_client_cancel - CMD_CANCEL_TPM_CMD. */
+int vtpm_ctrl_client_cancel(struct vtpm_ctrl_client *client);
+
+/** vtpm_ctrl_client_store_volatile - CMD_STORE_VOLATILE. */
+int vtpm_ctrl_client_store_volatile(struct vtpm_ctrl_client *client);
+
+/**
+ * vtpm_ctrl_client_get_info - CMD_GET_INFO: the JSON text TPMLIB_GetInfo()
+ * gives for @flags (SWTPM_INFO_* bits), in a malloc()ed string.
+ */
+int vtpm_ctrl_client_get_info(struct vtpm_ctrl_client *client, uint64_t flags, char **info);
+
+/**
+ * vtpm_ctrl_client_get_state - CMD_GET_STATEBLOB: one state blob, unwrapped
+ * to the TPM's own bytes (as vtpm_backend_get_state() gives them), in a
+ * malloc()ed buffer.
+ *
+ * Returns: as above, and -ENOENT if the blob does not exist; -ENOTSUP if the
+ * server hands out encrypted state; -EBADMSG for a damaged blob.
+ */
+int vtpm_ctrl_client_get_state(struct vtpm_ctrl_client *client, enum vtpm_state_type type,
+			       uint8_t **blob, size_t *blob_len);
+
+/**
+ * vtpm_ctrl_client_set_state - CMD_SET_STATEBLOB: replace one state blob
+ * (the TPM's own bytes; they are wrapped here).  The TPM must be stopped.
+ *
+ * Returns: as above, and -EFBIG beyond the protocol's 512 KiB.
+ */
+int vtpm_ctrl_client_set_state(struct vtpm_ctrl_client *client, enum vtpm_state_type type,
+			       const uint8_t *blob, size_t blob_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

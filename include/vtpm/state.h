@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A TPM's state as one object and one file: the permanent blob plus, when
+ * present, the volatile and savestate blobs, for export, backup and
+ * migration between hosts and between backends.
+ *
+ * The file ("libvtpm state file", format 1; all integers big-endian):
+ *	 0  8  magic "VTPMSTAT"
+ *	 8  4  format version, 1
+ *	12  4  TPM family: 1 (TPM 1.2) or 2 (TPM 2)
+ *	16  4  number of blobs N, 1..3
+ *	20  4  reserved, 0
+ *	24 8N  per blob: type (enum vtpm_state_type), length (> 0)
+ *	   ..  the blobs' bytes, in table order
+ *	end 4  CRC-32C (Castagnoli) of everything before it
+ * The blobs are the TPM's own bytes, as vtpm_backend_get_state() gives
+ * them.  The checksum detects damage, not tampering: protect the file like
+ * the TPM's secrets it holds (it is written with mode 0600).
+ */
+#ifndef VTPM_STATE_H
+#define VTPM_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vtpm/backend.h>
+#include <vtpm/ctrl.h>
+#include <vtpm/ctx.h>
+#include <vtpm/device.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** VTPM_STATE_FORMAT_VERSION - the state file format this library writes and reads. */
+#define VTPM_STATE_FORMAT_VERSION 1
+
+struct vtpm_state;
+
+/**
+ * vtpm_state_new - an empty state for a TPM family
+ * Returns: 0; -EINVAL for an unknown @version; -ENOMEM.
+ */
+int vtpm_state_new(struct vtpm_ctx *ctx, enum vtpm_version version, struct vtpm_state **state);
+
+/** vtpm_state_ref - take a reference; returns @state. */
+struct vtpm_state *vtpm_state_ref(struct vtpm_state *state);
+
+/** vtpm_state_unref - drop a reference, freeing with the last one.  Returns NULL. */
+struct vtpm_state *vtpm_state_unref(struct vtpm_state *state);
+
+/** vtpm_state_get_version - the TPM family the state belongs to. */
+enum vtpm_version vtpm_state_get_version(const struct vtpm_state *state);
+
+/**
+ * vtpm_state_set_blob - store a copy of one blob; @len 0 removes it
+ * Returns: 0; -EINVAL for an unknown @type; -EFBIG beyond 16 MiB; -ENOMEM.
+ */
+int vtpm_state_set_blob(struct vtpm_state *state, enum vtpm_state_type type,
+			const uint8_t *data, size_t len);
+
+/**
+ * vtpm_state_get_blob - look at one blob; @data stays owned by @state and
+ * valid until the blob is replaced or @state freed
+ * Returns: 0; -ENOENT if absent; -EINVAL for an unknown @type.
+ */
+int vtpm_state_get_blob(const struct vtpm_state *state, enum vtpm_state_type type,
+			const uint8_t **data, size_t *len);
+
+/**
+ * vtpm_state_write_file - write the state file at @path atomically (a
+ * temporary file in the same directory renamed over @path, both synced),
+ * with mode 0600
+ * Returns: 0; -EINVAL without a permanent blob; or a negative errno from
+ * creating, writing, syncing or renaming the file.
+ */
+int vtpm_state_write_file(const struct vtpm_state *state, const char *path);
+
+/**
+ * vtpm_state_read_file - read and check a state file
+ * @state: on success, a new state with a reference count of one
+ * Returns: 0; -EBADMSG for a file that is not a state file, or is truncated
+ * or damaged (bad checksum, inconsistent lengths); -EPROTONOSUPPORT for a
+ * format version this library does not know; -EFBIG for a file over
+ * 16 MiB; -ENOMEM; or a negative errno from opening or reading it.
+ * Each failure is also logged with the reason.
+ */
+int vtpm_state_read_file(struct vtpm_ctx *ctx, const char *path, struct vtpm_state **state);
+
+/**
+ * vtpm_state_from_backend - export a backend's state: the permanent blob
+ * (required), and the volatile and savestate blobs when they exist
+ * Returns: 0; the error of vtpm_backend_get_state() for the permanent blob
+ * or any error other than -ENOENT for the others; -ENOMEM.
+ */
+int vtpm_state_from_backend(struct vtpm_backend *backend, struct vtpm_state **state);
+
+/**
+ * vtpm_state_to_backend - import into a backend that is powered off; the
+ * next vtpm_backend_start() uses it (a volatile blob is resumed once)
+ * Returns: 0; -EINVAL if the TPM families differ; -EBUSY while it runs; or
+ * the error of vtpm_backend_set_state().
+ */
+int vtpm_state_to_backend(const struct vtpm_state *state, struct vtpm_backend *backend);
+
+/**
+ * vtpm_state_from_ctrl - export through a control channel (the TPM keeps
+ * running; swtpm hands out state only while it runs)
+ * @version: the TPM family behind the channel, or 0 to ask it (CMD_GET_INFO)
+ * Returns: 0; -EPROTO if @version is 0 and the answer does not tell; or an
+ * error of vtpm_ctrl_client_get_state().
+ */
+int vtpm_state_from_ctrl(struct vtpm_ctx *ctx, struct vtpm_ctrl_client *client,
+			 enum vtpm_version version, struct vtpm_state **state);
+
+/**
+ * vtpm_state_to_ctrl - import through a control channel: CMD_STOP, one
+ * CMD_SET_STATEBLOB per blob, then CMD_INIT, so the TPM runs on the
+ * imported state (a volatile blob resumes the TPM where it was exported).
+ * Returns: 0, or an error of the vtpm_ctrl_client_*() calls.
+ */
+int vtpm_state_to_ctrl(const struct vtpm_state *state, struct vtpm_ctrl_client *client);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

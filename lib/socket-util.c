@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Socket addresses and deadline-bounded transfers; see socket-util.h. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "socket-util.h"
+#include "vtpm-internal.h"
+
+static int parse_port(const char *s, uint16_t *port)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v == 0 || v > 65535)
+		return -EINVAL;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static int parse_tcp(const char *hostport, struct vtpm_sockaddr *sa)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon, *h = hostport;
+	size_t hlen;
+	uint16_t port;
+
+	colon = strrchr(hostport, ':');
+	if (!colon || parse_port(colon + 1, &port) < 0)
+		return -EINVAL;
+	hlen = (size_t)(colon - hostport);
+	if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+		h++;
+		hlen -= 2;
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (strcmp(host, "localhost") == 0)
+		strcpy(host, "127.0.0.1");
+
+	memset(sa, 0, sizeof(*sa));
+	if (strchr(host, ':')) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa->ss;
+
+		if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
+			return -EINVAL;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		sa->len = sizeof(*in6);
+	} else {
+		struct sockaddr_in *in4 = (struct sockaddr_in *)&sa->ss;
+
+		if (inet_pton(AF_INET, host, &in4->sin_addr) != 1)
+			return -EINVAL;
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(port);
+		sa->len = sizeof(*in4);
+	}
+	return 0;
+}
+
+int vtpm_sockaddr_parse(const char *address, struct vtpm_sockaddr *sa)
+{
+	struct sockaddr_un *un = (struct sockaddr_un *)&sa->ss;
+	const char *path;
+
+	if (!address)
+		return -EINVAL;
+	if (strncmp(address, "tcp:", 4) == 0)
+		return parse_tcp(address + 4, sa);
+	if (strncmp(address, "unix:", 5) == 0)
+		path = address + 5;
+	else if (address[0] == '/')
+		path = address;
+	else
+		return -EINVAL;
+	if (!*path)
+		return -EINVAL;
+	if (strlen(path) >= sizeof(un->sun_path))
+		return -ENAMETOOLONG;
+	memset(sa, 0, sizeof(*sa));
+	un->sun_family = AF_UNIX;
+	strcpy(un->sun_path, path);
+	sa->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
+	return 0;
+}
+
+bool vtpm_sockaddr_is_unix(const struct vtpm_sockaddr *sa)
+{
+	return sa->ss.ss_family == AF_UNIX;
+}
+
+bool vtpm_sockaddr_is_loopback(const struct vtpm_sockaddr *sa)
+{
+	if (sa->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *in4 = (const struct sockaddr_in *)&sa->ss;
+
+		/* 127.0.0.0/8 */
+		return (ntohl(in4->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (sa->ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&sa->ss;
+
+		return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+	}
+	return false;
+}
+
+static int remaining_ms(int64_t deadline)
+{
+	int64_t left = deadline - vtpm_now_ms();
+
+	if (left <= 0)
+		return 0;
+	return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+
+	for (;;) {
+		int ms = remaining_ms(deadline);
+		int r;
+
+		if (ms == 0)
+			return -ETIMEDOUT;
+		r = poll(&pfd, 1, ms);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r > 0)
+			return 0;
+	}
+}
+
+int vtpm_socket_connect(const struct vtpm_sockaddr *sa, int64_t deadline)
+{
+	_cleanup_close_ int fd = -1;
+	socklen_t len = sizeof(int);
+	int r, soerr = 0;
+
+	fd = socket(sa->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (const struct sockaddr *)&sa->ss, sa->len) < 0) {
+		if (errno != EINPROGRESS && errno != EAGAIN)
+			return -errno;
+		r = wait_fd(fd, POLLOUT, deadline);
+		if (r < 0)
+			return r;
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+			return -errno;
+		if (soerr)
+			return -soerr;
+	}
+	/* Transfers wait with poll() and their own deadline. */
+	return TAKE_FD(fd);
+}
+
+int vtpm_socket_write_all(int fd, const void *buf, size_t len, int64_t deadline)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		int r;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				r = wait_fd(fd, POLLOUT, deadline);
+				if (r < 0)
+					return r;
+				continue;
+			}
+			return errno == ECONNRESET ? -EPIPE : -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int vtpm_socket_read_all(int fd, void *buf, size_t len, int64_t deadline, size_t *got)
+{
+	uint8_t *p = buf;
+	size_t done = 0;
+	int r = 0;
+
+	while (done < len) {
+		ssize_t n = recv(fd, p + done, len - done, MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				r = wait_fd(fd, POLLIN, deadline);
+				if (r < 0)
+					break;
+				continue;
+			}
+			r = errno == ECONNRESET ? -EPIPE : -errno;
+			break;
+		}
+		if (n == 0) {
+			r = -EPIPE;
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (got)
+		*got = done;
+	return r;
+}

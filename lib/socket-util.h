@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Socket addresses written as text ("unix:PATH", "tcp:HOST:PORT", or a bare
+ * absolute path) and blocking transfers bounded by a deadline, for the
+ * control channel and the swtpm backend.
+ */
+#ifndef VTPM_SOCKET_UTIL_H
+#define VTPM_SOCKET_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct vtpm_sockaddr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+/*
+ * Parse @address.  HOST is an IPv4 or IPv6 literal ("[::1]" or "::1") or
+ * "localhost".  Returns 0; -EINVAL for anything else; -ENAMETOOLONG for a
+ * Unix path that does not fit sockaddr_un.
+ */
+int vtpm_sockaddr_parse(const char *address, struct vtpm_sockaddr *sa);
+
+/* Whether @sa is a Unix socket, or a TCP address on the loopback interface. */
+bool vtpm_sockaddr_is_unix(const struct vtpm_sockaddr *sa);
+bool vtpm_sockaddr_is_loopback(const struct vtpm_sockaddr *sa);
+
+/* A connected, close-on-exec, blocking stream socket; waits until @deadline. */
+int vtpm_socket_connect(const struct vtpm_sockaddr *sa, int64_t deadline);
+
+/*
+ * Write or read exactly @len bytes before @deadline (vtpm_now_ms() clock).
+ * Returns 0; -ETIMEDOUT; -EPIPE when the peer closed (read: before @len
+ * bytes; *@got tells how many came, if @got is not NULL); another -errno.
+ */
+int vtpm_socket_write_all(int fd, const void *buf, size_t len, int64_t deadline);
+int vtpm_socket_read_all(int fd, void *buf, size_t len, int64_t deadline, size_t *got);
+
+#endif

@@ -1,0 +1,36 @@
+#!/bin/sh
+# The five-minute tour, run by quickstart.sh: a TPM 2 vTPM from vtpmctl,
+# used through the kernel's /dev/tpmrmN by tpm2-tools, then stopped.
+set -eu
+PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+vtpmctl=${VTPMCTL:-vtpmctl}
+tmp=$(mktemp -d)
+pid=
+cleanup() {
+	[ -z "$pid" ] || kill "$pid" 2>/dev/null || :
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+run() {
+	echo "\$ $*"
+	"$@"
+}
+
+echo "\$ vtpmctl create --tpm2 --daemon --pidfile $tmp/pid --state-dir $tmp"
+"$vtpmctl" create --tpm2 --daemon --pidfile "$tmp/pid" --state-dir "$tmp" | tee "$tmp/create.out"
+pid=$(cat "$tmp/pid")
+rm_dev=$(sed -n 's|^  \(/dev/tpmrm[0-9]*\) .*|\1|p' "$tmp/create.out")
+
+run tpm2_getrandom -T "device:$rm_dev" 16 --hex
+echo
+run tpm2_pcrextend -T "device:$rm_dev" 16:sha256=b5bb9d8014a0f9b1d61e21e796d78dccdf1352f23cd32812f4850b878ae4944c
+run tpm2_pcrread -T "device:$rm_dev" sha256:16
+run tpm2_createprimary -T "device:$rm_dev" -C o -G ecc -c "$tmp/primary.ctx" >/dev/null
+echo "created an ECC primary key under the owner hierarchy"
+run kill "$pid"
+while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+pid=
+echo "vTPM stopped; its state was saved in $tmp:"
+ls "$tmp"
+echo "demo: OK"

@@ -1,0 +1,66 @@
+#!/bin/sh
+# The runtime hooks' contract without a kernel driver: malformed or missing
+# input gives one line on stderr and exit 1 (2 for usage), and creates
+# nothing; a stop hook for a container without a server succeeds.
+set -u
+status=0
+vtpmctl=$VTPMCTL
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+dirs="--run-dir $tmp/run --state-base $tmp/state"
+prefix=
+
+# expect CODE STDIN ARGS...: exit code, at most one line on stderr.
+expect() {
+	want=$1 input=$2
+	shift 2
+	printf '%s' "$input" | $prefix "$vtpmctl" "$@" >"$tmp/out" 2>"$tmp/err"
+	got=$?
+	lines=$(wc -l <"$tmp/err")
+	if [ "$got" != "$want" ] || [ "$lines" -gt 1 ]; then
+		echo "FAIL: vtpmctl $* <<<'$input': exit $got (want $want), stderr: $(cat "$tmp/err")"
+		status=1
+	else
+		echo "PASS: vtpmctl $* <<<'$input' -> $got $(cat "$tmp/err")"
+	fi
+}
+
+good='{"ociVersion":"1.0.2","id":"c1","status":"creating","pid":1,"bundle":"/nonexistent"}'
+# shellcheck disable=SC2086
+{
+expect 2 "$good" oci-hook $dirs
+expect 2 "$good" oci-hook $dirs poststart
+expect 2 "$good" oci-hook $dirs createRuntime extra
+expect 2 "$good" oci-hook --run-dir relative createRuntime
+expect 1 "" oci-hook $dirs createRuntime
+expect 1 "{" oci-hook $dirs createRuntime
+expect 1 "[]" oci-hook $dirs createRuntime
+expect 1 '{"ociVersion":"1.0.2","id":"c1","status":"creating"}' oci-hook $dirs createRuntime
+expect 1 '{"ociVersion":"1.0.2","id":"../c1","status":"creating","pid":1}' oci-hook $dirs createRuntime
+expect 1 '{"ociVersion":"1.0.2","id":"c1","status":"creating","pid":1}' oci-hook $dirs createRuntime
+expect 1 "$good" oci-hook $dirs createRuntime
+expect 0 '{"ociVersion":"1.0.2","id":"c1","status":"stopped"}' oci-hook $dirs poststop
+}
+[ ! -e "$tmp/state/c1" ] && [ ! -e "$tmp/state/../c1" ] || { echo "FAIL: a failed hook left state behind"; status=1; }
+
+# shellcheck disable=SC2086
+{
+prefix="env -u LXC_NAME LXC_HOOK_TYPE=start-host" expect 1 "" lxc-hook $dirs
+prefix="env -u LXC_HOOK_TYPE LXC_NAME=c2" expect 1 "" lxc-hook $dirs
+prefix="env LXC_NAME=c2 LXC_HOOK_TYPE=pre-start" expect 2 "" lxc-hook $dirs
+prefix="env -u LXC_PID LXC_NAME=c2 LXC_HOOK_TYPE=start-host" expect 1 "" lxc-hook $dirs
+prefix="env LXC_PID=x LXC_NAME=c2 LXC_HOOK_TYPE=start-host" expect 1 "" lxc-hook $dirs
+prefix="env LXC_PID=1 LXC_NAME=a/b LXC_HOOK_TYPE=start-host" expect 1 "" lxc-hook $dirs
+prefix="env LXC_NAME=c2 LXC_HOOK_TYPE=post-stop" expect 2 "" lxc-hook --mode 9999 $dirs
+prefix="env LXC_NAME=c2 LXC_HOOK_TYPE=post-stop" expect 0 "" lxc-hook $dirs
+prefix="env -u LXC_HOOK_TYPE LXC_NAME=c2" expect 0 "" lxc-hook $dirs c2 lxc post-stop
+}
+prefix=
+[ ! -e "$tmp/state/c2" ] || { echo "FAIL: a failed lxc hook left state behind"; status=1; }
+
+expect 2 "" rules
+expect 2 "" rules --format yaml /dev/tpm0
+expect 1 "" rules /dev/null
+expect 1 "" rules 999
+expect 2 "" cdi
+exit $status

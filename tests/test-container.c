@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Container plumbing through the public API: nodes in a temporary rootfs
+ * (symlink escapes refused), in a child's mount namespace, OCI hook input.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <vtpm/vtpm.h>
+
+/* /dev/null's and /dev/zero's numbers: harmless devices to create. */
+#define NULL_MAJ 1
+#define NULL_MIN 3
+#define ZERO_MIN 5
+
+struct fixture {
+	struct vtpm_ctx *ctx;
+	struct vtpm_rules *rules;
+	char root[64];
+};
+
+static void __attribute__((format(printf, 1, 2))) run(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	assert_int_equal(system(cmd), 0);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	assert_int_equal(vtpm_ctx_new(&f->ctx), 0);
+	assert_int_equal(vtpm_rules_new(f->ctx, &f->rules), 0);
+	assert_int_equal(vtpm_rules_add_node(f->rules, "/dev/tpm9", "/dev/tpm0", NULL_MAJ, NULL_MIN), 0);
+	assert_int_equal(vtpm_rules_add_node(f->rules, "/dev/tpmrm9", "/dev/tpmrm0", NULL_MAJ, ZERO_MIN), 1);
+	strcpy(f->root, "/tmp/test-container-XXXXXX");
+	assert_non_null(mkdtemp(f->root));
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	run("rm -rf %s", f->root);
+	vtpm_rules_unref(f->rules);
+	vtpm_ctx_unref(f->ctx);
+	free(f);
+	return 0;
+}
+
+static void assert_node(const char *root, const char *rel, unsigned int min, mode_t mode,
+			uid_t uid, gid_t gid)
+{
+	char p[256];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISCHR(st.st_mode));
+	assert_int_equal(major(st.st_rdev), NULL_MAJ);
+	assert_int_equal(minor(st.st_rdev), min);
+	assert_int_equal(st.st_mode & 07777, mode);
+	assert_int_equal(st.st_uid, uid);
+	assert_int_equal(st.st_gid, gid);
+}
+
+static bool exists(const char *root, const char *rel)
+{
+	char p[256];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	return lstat(p, &st) == 0;
+}
+
+static void test_rootfs(void **state)
+{
+	struct fixture *f = *state;
+	int r;
+
+	if (geteuid() != 0)
+		skip();
+	vtpm_rules_set_owner(f->rules, 123, 456);
+	assert_int_equal(vtpm_rules_set_mode(f->rules, 0606), 0);
+	/* "dev" does not exist yet: it is created. */
+	r = vtpm_nodes_create_rootfs(f->rules, f->root, 0);
+	if (r == -EPERM)
+		skip(); /* no CAP_MKNOD here */
+	assert_int_equal(r, 0);
+	assert_node(f->root, "dev/tpm0", NULL_MIN, 0606, 123, 456);
+	assert_node(f->root, "dev/tpmrm0", ZERO_MIN, 0606, 123, 456);
+
+	/* Again: the same nodes are fine, owner and mode are reset. */
+	vtpm_rules_set_owner(f->rules, 0, 0);
+	assert_int_equal(vtpm_nodes_create_rootfs(f->rules, f->root, 0), 0);
+	assert_node(f->root, "dev/tpm0", NULL_MIN, 0606, 0, 0);
+
+	assert_int_equal(vtpm_nodes_create_rootfs(f->rules, f->root, 0x80), -EINVAL);
+	assert_int_equal(vtpm_nodes_remove_rootfs(f->rules, f->root), 0);
+	assert_false(exists(f->root, "dev/tpm0"));
+	assert_false(exists(f->root, "dev/tpmrm0"));
+	assert_true(exists(f->root, "dev"));
+	/* Removing what is not there is fine. */
+	assert_int_equal(vtpm_nodes_remove_rootfs(f->rules, f->root), 0);
+}
+
+static void test_existing_file(void **state)
+{
+	struct fixture *f = *state;
+
+	if (geteuid() != 0)
+		skip();
+	run("mkdir -p %s/dev && echo keep > %s/dev/tpmrm0", f->root, f->root);
+	/* The first node is created, the second clashes: the first is rolled back. */
+	assert_int_equal(vtpm_nodes_create_rootfs(f->rules, f->root, 0), -EEXIST);
+	assert_false(exists(f->root, "dev/tpm0"));
+	run("grep -q keep %s/dev/tpmrm0", f->root);
+	/* Removal leaves files that are not our nodes alone. */
+	assert_int_equal(vtpm_nodes_remove_rootfs(f->rules, f->root), 0);
+	assert_true(exists(f->root, "dev/tpmrm0"));
+
+	assert_int_equal(vtpm_nodes_create_rootfs(f->rules, f->root, VTPM_NODES_REPLACE), 0);
+	assert_node(f->root, "dev/tpmrm0", ZERO_MIN, 0660, 0, 0);
+}
+
+static void test_symlink_escape(void **state)
+{
+	struct fixture *f = *state;
+	char outside[] = "/tmp/test-container-out-XXXXXX";
+
+	if (geteuid() != 0)
+		skip();
+	assert_non_null(mkdtemp(outside));
+
+	/* rootfs/dev -> a directory outside the rootfs. */
+	{
+		char p[256];
+
+		snprintf(p, sizeof(p), "%s/dev", f->root);
+		assert_int_equal(symlink(outside, p), 0);
+	}
+	assert_int_equal(vtpm_nodes_create_rootfs(f->rules, f->root, 0), -ELOOP);
+	assert_false(exists(outside, "tpm0"));
+	assert_int_equal(vtpm_nodes_remove_rootfs(f->rules, f->root), -ELOOP);
+
+	/* A symlink deeper down, and at the leaf itself. */
+	run("rm %s/dev && mkdir -p %s/dev/sub && ln -s /etc %s/dev/sub/link", f->root, f->root, f->root);
+	assert_int_equal(vtpm_rules_set_container_path(f->rules, 0, "/dev/sub/link/tpm0"), 0);
+	assert_int_equal(vtpm_nodes_create_rootfs(f->rules, f->root, 0), -ELOOP);
+	assert_false(exists("/etc", "tpm0"));
+
+	assert_int_equal(vtpm_rules_set_container_path(f->rules, 0, "/dev/tpm0"), 0);
+	{
+		char p[256], target[256];
+
+		snprintf(p, sizeof(p), "%s/dev/tpm0", f->root);
+		snprintf(target, sizeof(target), "%s/victim", outside);
+		assert_int_equal(symlink(target, p), 0);
+		assert_int_equal(vtpm_nodes_create_rootfs(f->rules, f->root, 0), -EEXIST);
+		assert_false(exists(outside, "victim"));
+		/* With REPLACE the symlink itself is replaced, never followed. */
+		assert_int_equal(vtpm_nodes_create_rootfs(f->rules, f->root, VTPM_NODES_REPLACE), 0);
+		assert_false(exists(outside, "victim"));
+		assert_node(f->root, "dev/tpm0", NULL_MIN, 0660, 0, 0);
+	}
+	run("rm -rf %s", outside);
+}
+
+/* A child in its own mount namespace with a private tmpfs on @dir. */
+static pid_t spawn_in_mountns(const char *dir, int ready[2])
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char c = 1;
+
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("tmpfs", dir, "tmpfs", 0, "mode=0755") < 0)
+			c = 0;
+		if (write(ready[1], &c, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	return pid;
+}
+
+static void test_pid(void **state)
+{
+	struct fixture *f = *state;
+	int ready[2], status;
+	char c = 0, p[256];
+	pid_t pid;
+
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(vtpm_nodes_create_pid(f->rules, 0, NULL, 0), -EINVAL);
+	assert_int_equal(vtpm_nodes_create_pid(f->rules, 1, "relative", 0), -EINVAL);
+
+	assert_int_equal(pipe(ready), 0);
+	pid = spawn_in_mountns(f->root, ready);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	close(ready[1]);
+	if (!c) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		skip(); /* no mount namespaces here */
+	}
+
+	/* Created in the child's tmpfs: invisible from here. */
+	assert_int_equal(vtpm_nodes_create_pid(f->rules, pid, f->root, 0), 0);
+	assert_false(exists(f->root, "dev/tpm0"));
+	snprintf(p, sizeof(p), "/proc/%d/root%s/dev/tpm0", (int)pid, f->root);
+	assert_int_equal(access(p, F_OK), 0);
+	assert_int_equal(vtpm_nodes_remove_pid(f->rules, pid, f->root), 0);
+	assert_int_equal(access(p, F_OK), -1);
+
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(vtpm_nodes_create_pid(f->rules, pid, NULL, 0), -ESRCH);
+}
+
+static int parse(struct vtpm_ctx *ctx, const char *json, struct vtpm_oci_state **st)
+{
+	return vtpm_oci_state_parse(ctx, json, strlen(json), st);
+}
+
+static void test_oci_state(void **state)
+{
+	struct fixture *f = *state;
+	struct vtpm_oci_state *st;
+	static const char *const bad[] = {
+		"",
+		"   ",
+		"{",
+		"[]",
+		"42",
+		"{} x",
+		"{\"id\":\"c1\",\"status\":\"created\",\"pid\":5}",
+		"{\"ociVersion\":\"1.0.2\",\"status\":\"created\",\"pid\":5}",
+		"{\"ociVersion\":\"1.0.2\",\"id\":\"\",\"status\":\"created\",\"pid\":5}",
+		"{\"ociVersion\":\"1.0.2\",\"id\":\"../x\",\"status\":\"created\",\"pid\":5}",
+		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"pid\":5}",
+		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"created\"}",
+		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"created\",\"pid\":-1}",
+		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"created\",\"pid\":\"5\"}",
+		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"created\",\"pid\":1e3}",
+		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"created\",\"pid\":99999999999}",
+		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"created\",\"pid\":5,\"bundle\":\"rel\"}",
+		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"created\",\"pid\":5,\"annotations\":[]}",
+		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"created\",\"pid\":5,\"annotations\":{\"a\":1}}",
+	};
+
+	vtpm_ctx_set_log_priority(f->ctx, 0); /* the bad inputs log errors */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		st = (void *)1;
+		if (parse(f->ctx, bad[i], &st) != -EBADMSG)
+			fail_msg("accepted bad state #%zu: %s", i, bad[i]);
+		assert_ptr_equal(st, (void *)1);
+	}
+	assert_int_equal(vtpm_oci_state_parse(f->ctx, NULL, 0, &st), -EBADMSG);
+
+	assert_int_equal(parse(f->ctx,
+		"{\"ociVersion\":\"1.0.2\",\"id\":\"web-1\",\"status\":\"creating\",\"pid\":4242,"
+		"\"bundle\":\"/run/b\",\"annotations\":{\"libvtpm.org/version\":\"1.2\"}}\n", &st), 0);
+	assert_string_equal(vtpm_oci_state_get_id(st), "web-1");
+	assert_string_equal(vtpm_oci_state_get_status(st), "creating");
+	assert_int_equal(vtpm_oci_state_get_pid(st), 4242);
+	assert_string_equal(vtpm_oci_state_get_bundle(st), "/run/b");
+	assert_string_equal(vtpm_oci_state_get_annotation(st, "libvtpm.org/version"), "1.2");
+	assert_null(vtpm_oci_state_get_annotation(st, "other"));
+	assert_null(vtpm_oci_state_free(st));
+
+	/* poststop: the process is gone, "pid" may be absent. */
+	assert_int_equal(parse(f->ctx, "{\"ociVersion\":\"1.0.2\",\"id\":\"web-1\",\"status\":\"stopped\"}", &st), 0);
+	assert_int_equal(vtpm_oci_state_get_pid(st), 0);
+	assert_null(vtpm_oci_state_get_bundle(st));
+	assert_null(vtpm_oci_state_get_annotation(st, "x"));
+	vtpm_oci_state_free(st);
+}
+
+static void test_bundle_rootfs(void **state)
+{
+	struct fixture *f = *state;
+	char *rootfs, p[256];
+
+	vtpm_ctx_set_log_priority(f->ctx, 0);
+	assert_int_equal(vtpm_oci_bundle_get_rootfs(f->ctx, "rel", &rootfs), -EINVAL);
+	assert_int_equal(vtpm_oci_bundle_get_rootfs(f->ctx, f->root, &rootfs), -ENOENT);
+	run("echo '{\"root\":{\"path\":\"rootfs\"}}' > %s/config.json", f->root);
+	assert_int_equal(vtpm_oci_bundle_get_rootfs(f->ctx, f->root, &rootfs), 0);
+	snprintf(p, sizeof(p), "%s/rootfs", f->root);
+	assert_string_equal(rootfs, p);
+	free(rootfs);
+	run("echo '{\"root\":{\"path\":\"/abs/root\"}}' > %s/config.json", f->root);
+	assert_int_equal(vtpm_oci_bundle_get_rootfs(f->ctx, f->root, &rootfs), 0);
+	assert_string_equal(rootfs, "/abs/root");
+	free(rootfs);
+	run("echo '{\"root\":{}}' > %s/config.json", f->root);
+	assert_int_equal(vtpm_oci_bundle_get_rootfs(f->ctx, f->root, &rootfs), -EBADMSG);
+	run("echo '{\"root\":' > %s/config.json", f->root);
+	assert_int_equal(vtpm_oci_bundle_get_rootfs(f->ctx, f->root, &rootfs), -EBADMSG);
+}
+
+static void test_cgroup_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct vtpm_cgroup *cg;
+
+	vtpm_ctx_set_log_priority(f->ctx, 0);
+	assert_int_equal(vtpm_cgroup_new_from_pid(f->ctx, 0, &cg), -EINVAL);
+	assert_int_equal(vtpm_cgroup_new_from_path(f->ctx, "rel", &cg), -EINVAL);
+	assert_int_equal(vtpm_cgroup_new_from_path(f->ctx, f->root, &cg), -EMEDIUMTYPE);
+	assert_int_equal(vtpm_cgroup_new_from_path(f->ctx, "/nonexistent-cg", &cg), -ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_rootfs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_existing_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlink_escape, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oci_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bundle_rootfs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cgroup_errors, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

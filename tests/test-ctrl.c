@@ -1,0 +1,612 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The control endpoint: every command, malformed and partial requests,
+ * timeouts, the Unix socket's permissions and the one-client rule, against
+ * an in-process libtpms TPM whose relay runs over a socketpair.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ctrl-proto.h"
+#include "tpm2-cmd.h"
+#include "vtpm-internal.h"
+
+static char state_dir[] = "/tmp/test-ctrl-XXXXXX";
+
+struct fx {
+	struct vtpm_ctx *ctx;
+	struct vtpm_backend *backend;
+	struct vtpm_relay *relay;
+	struct vtpm_ctrl *ctrl;
+	int data[2]; /* relay's end, test's end */
+	int cfd;     /* test's end of the control socketpair */
+};
+
+static void remove_dir(const char *path)
+{
+	struct dirent *de;
+	DIR *d = opendir(path);
+
+	while (d && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(dirfd(d), de->d_name, 0);
+	if (d)
+		closedir(d);
+	rmdir(path);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	int sv[2];
+
+	memcpy(state_dir + strlen(state_dir) - 6, "XXXXXX", 6);
+	assert_non_null(mkdtemp(state_dir));
+	assert_int_equal(vtpm_ctx_new(&f->ctx), 0);
+	vtpm_ctx_set_log_priority(f->ctx, LOG_CRIT);
+	assert_int_equal(vtpm_backend_new_libtpms(f->ctx, VTPM_VERSION_2, state_dir, 0, &f->backend), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, f->data), 0);
+	assert_int_equal(vtpm_relay_new_fd(f->ctx, f->data[0], f->backend, &f->relay), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(vtpm_ctrl_new_fd(f->ctx, f->backend, sv[0], &f->ctrl), 0);
+	assert_int_equal(vtpm_relay_attach_ctrl(f->relay, f->ctrl), 0);
+	f->cfd = sv[1];
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	vtpm_ctrl_unref(f->ctrl);
+	vtpm_relay_unref(f->relay);
+	vtpm_backend_unref(f->backend);
+	vtpm_ctx_unref(f->ctx);
+	close(f->data[0]);
+	close(f->data[1]);
+	if (f->cfd >= 0)
+		close(f->cfd);
+	free(f);
+	remove_dir(state_dir);
+	return 0;
+}
+
+/*
+ * Read what the endpoint answered, waiting up to 1 s for the first byte;
+ * with @ctrl, dispatch it meanwhile so that long responses flow.
+ */
+static size_t read_resp_from(struct vtpm_ctrl *ctrl, int fd, uint8_t *buf, size_t size)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t got = 0;
+
+	while (got < size && poll(&pfd, 1, got ? 50 : 1000) == 1) {
+		ssize_t n = read(fd, buf + got, size - got);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (ctrl)
+			vtpm_ctrl_dispatch(ctrl);
+	}
+	return got;
+}
+
+static size_t read_resp(int fd, uint8_t *buf, size_t size)
+{
+	return read_resp_from(NULL, fd, buf, size);
+}
+
+/* Send a request (code + body), dispatch, return the response length. */
+static size_t ctrl_req(struct fx *f, uint32_t cmd, const void *body, size_t body_len,
+		       uint8_t *resp, size_t resp_size)
+{
+	uint8_t buf[PTM_CMD_SIZE + PTM_SETSTATE_REQ_HEADER_SIZE + 65536];
+
+	assert_true(body_len <= sizeof(buf) - PTM_CMD_SIZE);
+	put_be32(buf, cmd);
+	if (body_len)
+		memcpy(buf + PTM_CMD_SIZE, body, body_len);
+	assert_int_equal(write(f->cfd, buf, PTM_CMD_SIZE + body_len), (ssize_t)(PTM_CMD_SIZE + body_len));
+	assert_true(vtpm_ctrl_dispatch(f->ctrl) >= 1);
+	return read_resp_from(f->ctrl, f->cfd, resp, resp_size);
+}
+
+static uint32_t ctrl_simple(struct fx *f, uint32_t cmd, const void *body, size_t body_len)
+{
+	uint8_t resp[64];
+
+	assert_int_equal(ctrl_req(f, cmd, body, body_len, resp, sizeof(resp)), 4);
+	return get_be32(resp);
+}
+
+static uint32_t data_cmd(struct fx *f, const struct cmdbuf *c)
+{
+	uint8_t resp[VTPM_BUFFER_SIZE];
+
+	assert_int_equal(write(f->data[1], c->b, c->len), (ssize_t)c->len);
+	assert_int_equal(vtpm_relay_dispatch(f->relay), 1);
+	assert_true(read(f->data[1], resp, sizeof(resp)) >= TPM_HEADER_SIZE);
+	return resp_rc(resp);
+}
+
+static void test_capability_and_config(void **state)
+{
+	struct fx *f = *state;
+	uint8_t resp[64];
+	uint32_t caps, zero = 0;
+
+	assert_int_equal(ctrl_req(f, PTM_CMD_GET_CAPABILITY, NULL, 0, resp, sizeof(resp)), 8);
+	assert_int_equal(get_be32(resp), 0);
+	caps = get_be32(resp + 4);
+	assert_true(caps & PTM_CAP_INIT);
+	assert_true(caps & PTM_CAP_GET_STATEBLOB);
+	assert_true(caps & PTM_CAP_SET_STATEBLOB);
+	assert_true(caps & PTM_CAP_GET_INFO);
+	assert_false(caps & PTM_CAP_HASHING);
+	assert_false(caps & PTM_CAP_SET_DATAFD);
+
+	assert_int_equal(ctrl_req(f, PTM_CMD_GET_CONFIG, NULL, 0, resp, sizeof(resp)), 8);
+	assert_int_equal(get_be32(resp), 0);
+	assert_int_equal(get_be32(resp + 4), 0);
+
+	/* Querying the buffer size works while running; setting does not. */
+	assert_int_equal(ctrl_req(f, PTM_CMD_SET_BUFFERSIZE, &zero, 4, resp, sizeof(resp)), 16);
+	assert_int_equal(get_be32(resp), 0);
+	assert_int_equal(get_be32(resp + 4), VTPM_BUFFER_SIZE);
+	assert_int_equal(ctrl_simple(f, PTM_CMD_SET_BUFFERSIZE, (uint8_t[]){ 0, 0, 4, 0 }, 4),
+			 PTM_RES_BAD_ORDINAL);
+}
+
+static void test_every_command(void **state)
+{
+	struct fx *f = *state;
+	uint8_t resp[4096], info_req[PTM_GETINFO_REQ_SIZE] = { 0 }, loc;
+	uint8_t init_req[4] = { 0, 0, 0, PTM_INIT_FLAG_DELETE_VOLATILE };
+	uint8_t get_req[PTM_GETSTATE_REQ_SIZE] = { 0 };
+	struct cmdbuf c;
+	size_t n;
+
+	/* The relay started the TPM; INIT power-cycles it. */
+	assert_int_equal(ctrl_simple(f, PTM_CMD_INIT, init_req, sizeof(init_req)), 0);
+	tpm2_startup(&c, TPM2_SU_CLEAR);
+	assert_int_equal(data_cmd(f, &c), 0);
+
+	assert_int_equal(ctrl_req(f, PTM_CMD_GET_TPMESTABLISHED, NULL, 0, resp, sizeof(resp)), 8);
+	assert_int_equal(get_be32(resp), 0);
+	assert_true(resp[4] == 0 || resp[4] == 1);
+
+	loc = 3;
+	assert_int_equal(ctrl_simple(f, PTM_CMD_SET_LOCALITY, &loc, 1), 0);
+	assert_int_equal(vtpm_relay_get_locality(f->relay), 3);
+	assert_int_equal(vtpm_ctrl_get_locality(f->ctrl), 3);
+	loc = 5;
+	assert_int_equal(ctrl_simple(f, PTM_CMD_SET_LOCALITY, &loc, 1), PTM_RES_BAD_LOCALITY);
+	assert_int_equal(vtpm_relay_get_locality(f->relay), 3);
+
+	/* Only localities 3 and 4 may reset the established flag. */
+	loc = 3;
+	assert_int_equal(ctrl_simple(f, PTM_CMD_RESET_TPMESTABLISHED, &loc, 1), 0);
+	loc = 0;
+	assert_int_equal(ctrl_simple(f, PTM_CMD_RESET_TPMESTABLISHED, &loc, 1), PTM_RES_BAD_LOCALITY);
+	loc = 9;
+	assert_int_equal(ctrl_simple(f, PTM_CMD_RESET_TPMESTABLISHED, &loc, 1), PTM_RES_BAD_LOCALITY);
+
+	assert_int_equal(ctrl_simple(f, PTM_CMD_CANCEL_TPM_CMD, NULL, 0), 0);
+	assert_int_equal(ctrl_simple(f, PTM_CMD_STORE_VOLATILE, NULL, 0), 0);
+
+	/* GET_INFO: TPMSpecification, as JSON with its NUL. */
+	info_req[7] = 1;
+	n = ctrl_req(f, PTM_CMD_GET_INFO, info_req, sizeof(info_req), resp, sizeof(resp));
+	assert_true(n > PTM_GETINFO_RESP_HEADER_SIZE);
+	assert_int_equal(get_be32(resp), 0);
+	assert_int_equal(get_be32(resp + 8), n - PTM_GETINFO_RESP_HEADER_SIZE);
+	assert_int_equal(resp[n - 1], '\0');
+	assert_non_null(strstr((char *)resp + PTM_GETINFO_RESP_HEADER_SIZE, "\"family\":\"2.0\""));
+	/* An offset past the end is a bad parameter. */
+	put_be32(info_req + 8, 100000);
+	assert_int_equal(ctrl_simple(f, PTM_CMD_GET_INFO, info_req, sizeof(info_req)), PTM_RES_BAD_PARAMETER);
+
+	/* Unknown blob type. */
+	put_be32(get_req + 4, 7);
+	assert_int_equal(ctrl_req(f, PTM_CMD_GET_STATEBLOB, get_req, sizeof(get_req), resp, sizeof(resp)),
+			 PTM_GETSTATE_RESP_HEADER_SIZE);
+	assert_int_equal(get_be32(resp), PTM_RES_BAD_PARAMETER);
+
+	/* Absent savestate: TPM_RETRY with nothing, as swtpm does. */
+	put_be32(get_req + 4, PTM_BLOB_TYPE_SAVESTATE);
+	assert_int_equal(ctrl_req(f, PTM_CMD_GET_STATEBLOB, get_req, sizeof(get_req), resp, sizeof(resp)),
+			 PTM_GETSTATE_RESP_HEADER_SIZE);
+	assert_int_equal(get_be32(resp), PTM_RES_RETRY);
+	assert_int_equal(get_be32(resp + 8), 0);
+
+	/* While running SET_STATEBLOB is refused. */
+	assert_int_equal(ctrl_simple(f, PTM_CMD_SET_STATEBLOB, (uint8_t[12]){ 0, 0, 0, 0, 0, 0, 0, 1 }, 12),
+			 PTM_RES_BAD_ORDINAL);
+
+	/* STOP: data commands fail, CANCEL and friends are refused. */
+	assert_int_equal(ctrl_simple(f, PTM_CMD_STOP, NULL, 0), 0);
+	assert_false(vtpm_backend_is_running(f->backend));
+	tpm2_get_random(&c, 8);
+	assert_int_equal(data_cmd(f, &c), TPM2_RC_FAILURE);
+	assert_int_equal(ctrl_simple(f, PTM_CMD_CANCEL_TPM_CMD, NULL, 0), PTM_RES_BAD_ORDINAL);
+	assert_int_equal(ctrl_simple(f, PTM_CMD_GET_TPMESTABLISHED, NULL, 0), PTM_RES_BAD_ORDINAL);
+	assert_int_equal(ctrl_simple(f, PTM_CMD_STORE_VOLATILE, NULL, 0), PTM_RES_BAD_ORDINAL);
+
+	/* INIT brings it back. */
+	assert_int_equal(ctrl_simple(f, PTM_CMD_INIT, init_req, sizeof(init_req)), 0);
+	tpm2_startup(&c, TPM2_SU_CLEAR);
+	assert_int_equal(data_cmd(f, &c), 0);
+
+	/* SHUTDOWN powers off and asks the relay loop to end. */
+	assert_false(vtpm_ctrl_shutdown_requested(f->ctrl));
+	assert_int_equal(ctrl_simple(f, PTM_CMD_SHUTDOWN, NULL, 0), 0);
+	assert_true(vtpm_ctrl_shutdown_requested(f->ctrl));
+	assert_false(vtpm_backend_is_running(f->backend));
+	assert_int_equal(vtpm_relay_run(f->relay), 0);
+}
+
+/* Fetch a whole blob through the protocol; returns its wrapped length. */
+static size_t get_blob(struct fx *f, uint32_t type, uint8_t *buf, size_t size)
+{
+	uint8_t req[PTM_GETSTATE_REQ_SIZE] = { 0 };
+	size_t n;
+
+	put_be32(req + 4, type);
+	n = ctrl_req(f, PTM_CMD_GET_STATEBLOB, req, sizeof(req), buf, size);
+	assert_true(n >= PTM_GETSTATE_RESP_HEADER_SIZE);
+	assert_int_equal(get_be32(buf), 0);
+	assert_int_equal(get_be32(buf + 12), n - PTM_GETSTATE_RESP_HEADER_SIZE);
+	return n - PTM_GETSTATE_RESP_HEADER_SIZE;
+}
+
+static void test_stateblob_round_trip(void **state)
+{
+	static const char secret[] = "through the control channel";
+	static uint8_t perm[1 << 20], vol[1 << 20], setreq[PTM_SETSTATE_REQ_HEADER_SIZE + 65536];
+	uint8_t resp[VTPM_BUFFER_SIZE];
+	size_t perm_len, vol_len, n;
+	const uint8_t *data, *inner;
+	size_t inner_len;
+	struct fx *f = *state;
+	struct cmdbuf c;
+	uint16_t size;
+
+	tpm2_startup(&c, TPM2_SU_CLEAR);
+	assert_int_equal(data_cmd(f, &c), 0);
+	tpm2_nv_define(&c, 0x01500020, sizeof(secret));
+	assert_int_equal(data_cmd(f, &c), 0);
+	tpm2_nv_write(&c, 0x01500020, secret, sizeof(secret));
+	assert_int_equal(data_cmd(f, &c), 0);
+
+	perm_len = get_blob(f, PTM_BLOB_TYPE_PERMANENT, perm, sizeof(perm));
+	vol_len = get_blob(f, PTM_BLOB_TYPE_VOLATILE, vol, sizeof(vol));
+	/* swtpm's wrapping: header version 2, migration data inside. */
+	assert_int_equal(perm[PTM_GETSTATE_RESP_HEADER_SIZE], SWTPM_BLOB_VERSION);
+	assert_int_equal(vtpm_ctrl_blob_decode(perm + 16, perm_len, &inner, &inner_len), 0);
+	assert_true(inner_len > 1000);
+	/* A chunk from an offset is the tail. */
+	{
+		uint8_t req[PTM_GETSTATE_REQ_SIZE] = { 0 };
+
+		put_be32(req + 4, PTM_BLOB_TYPE_PERMANENT);
+		put_be32(req + 8, 100);
+		n = ctrl_req(f, PTM_CMD_GET_STATEBLOB, req, sizeof(req), resp, sizeof(resp));
+		assert_int_equal(get_be32(resp + 8), perm_len - 100);
+		assert_memory_equal(resp + 16, perm + 16 + 100, n - 16);
+	}
+
+	/* Wipe the TPM, then put the state back while it is stopped. */
+	assert_int_equal(ctrl_simple(f, PTM_CMD_STOP, NULL, 0), 0);
+	{
+		/* Empty the directory (the backend holds it open). */
+		struct dirent *de;
+		DIR *d = opendir(state_dir);
+
+		assert_non_null(d);
+		while ((de = readdir(d)))
+			if (strncmp(de->d_name, "tpm2-", 5) == 0)
+				assert_int_equal(unlinkat(dirfd(d), de->d_name, 0), 0);
+		closedir(d);
+	}
+
+	assert_true(perm_len <= sizeof(setreq) - 12);
+	put_be32(setreq, 0);
+	put_be32(setreq + 4, PTM_BLOB_TYPE_PERMANENT);
+	put_be32(setreq + 8, (uint32_t)perm_len);
+	memcpy(setreq + 12, perm + 16, perm_len);
+	assert_int_equal(ctrl_simple(f, PTM_CMD_SET_STATEBLOB, setreq, 12 + perm_len), 0);
+	put_be32(setreq + 4, PTM_BLOB_TYPE_VOLATILE);
+	put_be32(setreq + 8, (uint32_t)vol_len);
+	memcpy(setreq + 12, vol + 16, vol_len);
+	assert_int_equal(ctrl_simple(f, PTM_CMD_SET_STATEBLOB, setreq, 12 + vol_len), 0);
+	/* An empty blob is accepted and changes nothing. */
+	put_be32(setreq + 4, PTM_BLOB_TYPE_SAVESTATE);
+	put_be32(setreq + 8, 0);
+	assert_int_equal(ctrl_simple(f, PTM_CMD_SET_STATEBLOB, setreq, 12), 0);
+	/* A damaged one is refused. */
+	put_be32(setreq + 4, PTM_BLOB_TYPE_PERMANENT);
+	put_be32(setreq + 8, 20);
+	memset(setreq + 12, 0xa5, 20);
+	assert_int_equal(ctrl_simple(f, PTM_CMD_SET_STATEBLOB, setreq, 12 + 20), PTM_RES_BAD_PARAMETER);
+	/* An encrypted one too. */
+	put_be32(setreq, PTM_STATE_FLAG_ENCRYPTED);
+	memcpy(setreq + 12, perm + 16, 20);
+	assert_int_equal(ctrl_simple(f, PTM_CMD_SET_STATEBLOB, setreq, 12 + 20), PTM_RES_BAD_PARAMETER);
+
+	/* INIT resumes the volatile state: no Startup needed, NV is back. */
+	assert_int_equal(ctrl_simple(f, PTM_CMD_INIT, (uint8_t[4]){ 0, 0, 0, 1 }, 4), 0);
+	tpm2_nv_read(&c, 0x01500020, sizeof(secret));
+	assert_int_equal(write(f->data[1], c.b, c.len), (ssize_t)c.len);
+	assert_int_equal(vtpm_relay_dispatch(f->relay), 1);
+	n = (size_t)read(f->data[1], resp, sizeof(resp));
+	assert_int_equal(resp_rc(resp), 0);
+	data = tpm2_nv_read_data(resp, n, &size);
+	assert_non_null(data);
+	assert_memory_equal(data, secret, sizeof(secret));
+}
+
+static void test_unknown_and_unsupported(void **state)
+{
+	struct fx *f = *state;
+	uint8_t resp[64];
+
+	assert_int_equal(ctrl_simple(f, 0, NULL, 0), PTM_RES_BAD_ORDINAL);
+	assert_int_equal(ctrl_simple(f, 0xdeadbeef, NULL, 0), PTM_RES_BAD_ORDINAL);
+	/* An unknown command's trailing bytes are dropped, not parsed as commands. */
+	assert_int_equal(ctrl_req(f, 0x77, "garbage!", 8, resp, sizeof(resp)), 4);
+	assert_int_equal(get_be32(resp), PTM_RES_BAD_ORDINAL);
+	assert_int_equal(ctrl_simple(f, PTM_CMD_HASH_START, NULL, 0), PTM_RES_BAD_ORDINAL);
+	assert_int_equal(ctrl_simple(f, PTM_CMD_HASH_DATA, (uint8_t[6]){ 0, 0, 0, 2, 'h', 'i' }, 6),
+			 PTM_RES_BAD_ORDINAL);
+	assert_int_equal(ctrl_simple(f, PTM_CMD_HASH_END, NULL, 0), PTM_RES_BAD_ORDINAL);
+	assert_int_equal(ctrl_simple(f, PTM_CMD_SET_DATAFD, NULL, 0), PTM_RES_BAD_ORDINAL);
+	assert_int_equal(ctrl_simple(f, PTM_CMD_LOCK_STORAGE, (uint8_t[4]){ 0 }, 4), PTM_RES_BAD_ORDINAL);
+	/* And the endpoint still works. */
+	assert_int_equal(ctrl_req(f, PTM_CMD_GET_CAPABILITY, NULL, 0, resp, sizeof(resp)), 8);
+}
+
+static void test_short_and_partial(void **state)
+{
+	struct fx *f = *state;
+	uint8_t resp[64], init[] = { 0, 0, 0, PTM_CMD_INIT, 0, 0, 0, 0 };
+
+	assert_int_equal(vtpm_ctrl_set_timeout(f->ctrl, 0), -EINVAL);
+	assert_int_equal(vtpm_ctrl_set_timeout(f->ctrl, 50), 0);
+	assert_int_equal(vtpm_ctrl_get_timeout(f->ctrl), -1);
+
+	/* Half a command code, then silence: TPM_BAD_PARAMETER after the timeout. */
+	assert_int_equal(write(f->cfd, "\0\0", 2), 2);
+	assert_int_equal(vtpm_ctrl_dispatch(f->ctrl), 0);
+	assert_true(vtpm_ctrl_get_timeout(f->ctrl) >= 0);
+	usleep(70 * 1000);
+	assert_int_equal(vtpm_ctrl_dispatch(f->ctrl), 0);
+	assert_int_equal(read_resp(f->cfd, resp, sizeof(resp)), 4);
+	assert_int_equal(get_be32(resp), PTM_RES_BAD_PARAMETER);
+
+	/* INIT without its whole flags field: the same. */
+	assert_int_equal(write(f->cfd, init, 6), 6);
+	assert_int_equal(vtpm_ctrl_dispatch(f->ctrl), 0);
+	usleep(70 * 1000);
+	vtpm_ctrl_dispatch(f->ctrl);
+	assert_int_equal(read_resp(f->cfd, resp, sizeof(resp)), 4);
+	assert_int_equal(get_be32(resp), PTM_RES_BAD_PARAMETER);
+
+	/* A request trickling in byte by byte within the timeout is fine. */
+	for (size_t i = 0; i < sizeof(init); i++) {
+		assert_int_equal(write(f->cfd, init + i, 1), 1);
+		assert_int_equal(vtpm_ctrl_dispatch(f->ctrl), i + 1 == sizeof(init) ? 1 : 0);
+	}
+	assert_int_equal(read_resp(f->cfd, resp, sizeof(resp)), 4);
+	assert_int_equal(get_be32(resp), 0);
+
+	/* Two requests in one write are two answers. */
+	{
+		uint8_t two[8] = { 0, 0, 0, PTM_CMD_GET_CONFIG, 0, 0, 0, PTM_CMD_GET_CAPABILITY };
+
+		assert_int_equal(write(f->cfd, two, sizeof(two)), sizeof(two));
+		assert_int_equal(vtpm_ctrl_dispatch(f->ctrl), 2);
+		assert_int_equal(read_resp(f->cfd, resp, sizeof(resp)), 16);
+	}
+
+	/* A blob length beyond the protocol: refused, and the client dropped. */
+	{
+		uint8_t big[16] = { 0, 0, 0, PTM_CMD_SET_STATEBLOB, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff };
+
+		vtpm_backend_shutdown(f->backend);
+		assert_int_equal(write(f->cfd, big, sizeof(big)), sizeof(big));
+		assert_int_equal(vtpm_ctrl_dispatch(f->ctrl), 1);
+		assert_int_equal(read_resp(f->cfd, resp, sizeof(resp)), 4);
+		assert_int_equal(get_be32(resp), PTM_RES_BAD_PARAMETER);
+		assert_int_equal(read(f->cfd, resp, sizeof(resp)), 0); /* closed */
+		assert_int_equal(vtpm_ctrl_dispatch(f->ctrl), -EPIPE);
+	}
+}
+
+static void test_disconnect_mid_request(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(write(f->cfd, "\0\0\0\x0d\0\0", 6), 6);
+	assert_int_equal(vtpm_ctrl_dispatch(f->ctrl), 0);
+	close(f->cfd);
+	f->cfd = -1;
+	assert_int_equal(vtpm_ctrl_dispatch(f->ctrl), -EPIPE);
+	assert_int_equal(vtpm_ctrl_get_timeout(f->ctrl), -1);
+}
+
+/* ------------------------------------------------------ a listening endpoint */
+
+static char sock_path[108];
+
+static int connect_unix(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	strcpy(sa.sun_path, path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+static void test_unix_socket_rules(void **state)
+{
+	struct fx *f = *state;
+	struct vtpm_ctrl_options o = { .size = sizeof(o), .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	struct vtpm_ctrl *c, *c2;
+	struct stat st;
+	char addr[128];
+	int fd;
+
+	snprintf(sock_path, sizeof(sock_path), "%s/ctrl.sock", state_dir);
+	snprintf(addr, sizeof(addr), "unix:%s", sock_path);
+
+	/* Default: 0600. */
+	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, addr, NULL, &c), 0);
+	assert_int_equal(lstat(sock_path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	/* Someone listens there: not replaced. */
+	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, addr, NULL, &c2), -EADDRINUSE);
+	vtpm_ctrl_unref(c);
+	assert_int_equal(lstat(sock_path, &st), -1);
+
+	/* A given mode; a stale socket is replaced. */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	{
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+		strcpy(sa.sun_path, sock_path);
+		assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		close(fd);
+	}
+	o.mode = 0660;
+	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, sock_path, &o, &c), 0);
+	assert_int_equal(lstat(sock_path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0660);
+	vtpm_ctrl_unref(c);
+
+	/* Never world-writable, never over a non-socket. */
+	o.mode = 0666;
+	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, addr, &o, &c), -EINVAL);
+	fd = open(sock_path, O_CREAT | O_WRONLY, 0600);
+	close(fd);
+	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, addr, NULL, &c), -EEXIST);
+	assert_int_equal(lstat(sock_path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	unlink(sock_path);
+
+	/* Addresses. */
+	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, "relative/path", NULL, &c), -EINVAL);
+	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, "tcp:10.1.2.3:2322", NULL, &c), -EPERM);
+	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, "tcp:127.0.0.1:99999", NULL, &c), -EINVAL);
+	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, "tcp:127.0.0.1:0x10", NULL, &c), -EINVAL);
+}
+
+struct runner {
+	struct vtpm_relay *relay;
+	int r;
+};
+
+static void *run_relay(void *arg)
+{
+	struct runner *run = arg;
+
+	run->r = vtpm_relay_run(run->relay);
+	return NULL;
+}
+
+static void test_stuck_client_blocks_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct vtpm_ctrl_client *client;
+	struct vtpm_ctrl *c;
+	struct runner run = { .relay = f->relay };
+	uint8_t resp[VTPM_BUFFER_SIZE];
+	struct pollfd pfd = { .fd = f->data[1], .events = POLLIN };
+	struct cmdbuf cmd;
+	pthread_t thread;
+	char addr[128];
+	uint32_t caps = 0;
+	int stuck, idle;
+
+	snprintf(sock_path, sizeof(sock_path), "%s/ctrl.sock", state_dir);
+	snprintf(addr, sizeof(addr), "unix:%s", sock_path);
+	assert_int_equal(vtpm_relay_attach_ctrl(f->relay, NULL), 0);
+	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, addr, NULL, &c), 0);
+	assert_int_equal(vtpm_ctrl_set_timeout(c, 200), 0);
+	assert_int_equal(vtpm_relay_attach_ctrl(f->relay, c), 0);
+	assert_int_equal(vtpm_relay_attach_ctrl(f->relay, f->ctrl), -EBUSY);
+	assert_int_equal(pthread_create(&thread, NULL, run_relay, &run), 0);
+
+	/* A client that sends half a request and then nothing... */
+	stuck = connect_unix(sock_path);
+	assert_int_equal(write(stuck, "\0\0", 2), 2);
+	usleep(20 * 1000);
+
+	/* ...does not hold up the data channel. */
+	tpm2_startup(&cmd, TPM2_SU_CLEAR);
+	assert_int_equal(write(f->data[1], cmd.b, cmd.len), (ssize_t)cmd.len);
+	assert_int_equal(poll(&pfd, 1, 100), 1);
+	assert_true(read(f->data[1], resp, sizeof(resp)) >= TPM_HEADER_SIZE);
+
+	/* It is answered once the timeout passes, and stays connected but idle. */
+	assert_int_equal(read_resp(stuck, resp, 4), 4);
+	assert_int_equal(get_be32(resp), PTM_RES_BAD_PARAMETER);
+
+	/* A second client waits, then takes over from the idle one. */
+	assert_int_equal(vtpm_ctrl_client_new(f->ctx, addr, 2000, &client), 0);
+	assert_int_equal(vtpm_ctrl_client_get_capability(client, &caps), 0);
+	assert_true(caps & PTM_CAP_INIT);
+	assert_int_equal(read(stuck, resp, sizeof(resp)), 0); /* dropped */
+	close(stuck);
+
+	/* The library client holds no connection between commands. */
+	idle = connect_unix(sock_path);
+	assert_int_equal(write(idle, (uint8_t[4]){ 0, 0, 0, PTM_CMD_GET_CONFIG }, 4), 4);
+	assert_int_equal(read_resp(idle, resp, 8), 8);
+	assert_int_equal(get_be32(resp), 0);
+	/* A client that stays connected idle gives way to the library client. */
+	assert_int_equal(vtpm_ctrl_client_get_capability(client, &caps), 0);
+	close(idle);
+
+	assert_int_equal(vtpm_ctrl_client_shutdown(client), 0);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	assert_int_equal(run.r, 0);
+	vtpm_ctrl_client_unref(client);
+	assert_int_equal(vtpm_relay_attach_ctrl(f->relay, NULL), 0);
+	vtpm_ctrl_unref(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_capability_and_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_every_command, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stateblob_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_and_unsupported, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_short_and_partial, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disconnect_mid_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unix_socket_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stuck_client_blocks_nothing, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
