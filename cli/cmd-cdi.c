@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "file-util.h"
 #include "vtpmctl.h"
 
 #define DEFAULT_CDI_DIR "/var/run/cdi"
@@ -61,31 +62,6 @@ static int read_spec(int dirfd, const char *file, char **text)
 	buf[len] = '\0';
 	*text = TAKE_PTR(buf);
 	return 0;
-}
-
-/* Write @text to @dirfd/@file through a temporary file and rename(2). */
-static int write_spec(int dirfd, const char *file, const char *text)
-{
-	char tmp[512];
-	size_t len = strlen(text);
-	_cleanup_close_ int fd = -1;
-	int r = 0;
-
-	snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", file, (long)getpid());
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, len) != (ssize_t)len)
-		r = errno ? -errno : -EIO;
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (r == 0 && renameat(dirfd, tmp, dirfd, file) < 0)
-		r = -errno;
-	if (r < 0)
-		unlinkat(dirfd, tmp, 0);
-	else
-		fsync(dirfd);
-	return r;
 }
 
 int cmd_cdi(int argc, char *argv[])
@@ -145,6 +121,16 @@ int cmd_cdi(int argc, char *argv[])
 	}
 	if (name && (remove || argc - optind > 1)) {
 		log_error("cdi: --name needs exactly one DEVICE");
+		return EXIT_USAGE;
+	}
+	if (name && (!*name || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					 "0123456789-_.") != strlen(name))) {
+		log_error("cdi: --name '%s': CDI device names allow letters, digits, '-', '_', '.'",
+			  name);
+		return EXIT_USAGE;
+	}
+	if (!*dir) {
+		log_error("cdi: --dir needs a directory");
 		return EXIT_USAGE;
 	}
 	/* The file name CDI tools use: the kind with '/' turned into '-'. */
@@ -226,7 +212,7 @@ int cmd_cdi(int argc, char *argv[])
 	}
 
 	if (spec)
-		r = write_spec(dirfd, file, spec);
+		r = vtpm_write_file_atomic_mode(dirfd, file, spec, strlen(spec), 0644);
 	else
 		r = unlinkat(dirfd, file, 0) < 0 ? -errno : 0;
 	if (r < 0) {

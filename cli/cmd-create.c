@@ -13,6 +13,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "file-util.h"
 #include "vtpmctl.h"
 
 #define DEFAULT_REGISTER_TIMEOUT_S 30
@@ -51,6 +52,8 @@ static void create_usage(FILE *f)
 		"Create a vTPM device pair, answer it with an in-process libtpms TPM and\n"
 		"serve it until SIGTERM or SIGINT; then save the state and remove it.\n\n"
 		"Options:\n"
+		"  --name NAME         have the 'vtpmctl daemon' create and supervise it\n"
+		"                      instead (see 'vtpmctl create --name X --help')\n"
 		"  --tpm2              a TPM 2.0 (default): /dev/tpmN and /dev/tpmrmN\n"
 		"  --tpm12             a TPM 1.2: /dev/tpmN\n"
 		"  --backend SPEC      what answers the TPM: libtpms (default, in process),\n"
@@ -102,6 +105,10 @@ static int parse_backend(const char *spec, struct create_options *o)
 	} else if (strncmp(rest, "tcp:", 4) == 0) {
 		const char *colon = memrchr(rest, ':', (size_t)(comma - rest));
 
+		if (!colon || colon == rest + 3) {
+			log_error("--backend: swtpm's TCP sockets are tcp:HOST:PORT,PORT");
+			return -EINVAL;
+		}
 		/* The control port goes with the data channel's host. */
 		n1 = asprintf(&o->swtpm_data, "%.*s", (int)(comma - rest), rest);
 		n2 = asprintf(&o->swtpm_ctrl, "%.*s:%s", (int)(colon - rest), rest, comma + 1);
@@ -248,7 +255,7 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 }
 
 /* Remove the temporary state directory and the files the TPM left in it. */
-static void remove_temp_state_dir(const char *path)
+void remove_temp_state_dir(const char *path)
 {
 	struct dirent *de;
 	DIR *d;
@@ -265,25 +272,10 @@ static void remove_temp_state_dir(const char *path)
 
 static int write_pidfile(const char *path, pid_t pid)
 {
-	char tmp[4096], buf[32];
-	int fd, n, r = 0;
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)pid);
 
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return -errno;
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)pid);
-	if (write(fd, buf, (size_t)n) != n)
-		r = -EIO;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0)
-		unlink(tmp);
-	return r;
+	return vtpm_write_file_atomic_path(path, buf, (size_t)n, 0644);
 }
 
 static void print_device(struct vtpm_device *dev, const struct create_options *o,
@@ -412,6 +404,11 @@ int cmd_create(int argc, char *argv[])
 	const char *state_dir;
 	int ret = EXIT_FAIL, r;
 
+	/* --name: the instance manager creates it (cmd-daemon.c). */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (strcmp(argv[i], "--name") == 0 || strncmp(argv[i], "--name=", 7) == 0)
+			return cmd_create_named(argc, argv);
+
 	r = parse_options(argc, argv, &o);
 	if (r != 0)
 		return r > 0 ? EXIT_OK : EXIT_USAGE;
@@ -517,8 +514,22 @@ int cmd_create(int argc, char *argv[])
 		print_device(dev, &o, state_dir, getpid());
 	}
 
-	/* Revoking the container's access at exit needs privileges: keep them then. */
-	r = container.rules && !o.container.no_revoke ? 0 : confine(&o, ctx);
+	/*
+	 * Revoking the container's access at exit needs privileges: a warden
+	 * parent keeps them and takes the device back, the child serves
+	 * confined.  Only the child returns.
+	 */
+	if (container.rules && !o.container.no_revoke && o.sandbox) {
+		struct warden_cleanup cleanup = {
+			.pidfile = o.pidfile,
+			.temp_state_dir = o.state_dir ? NULL : temp_dir,
+		};
+
+		r = warden_split(&container, vtpm_device_get_fd(dev), &cleanup);
+		if (r < 0)
+			goto out;
+	}
+	r = confine(&o, ctx);
 	if (r < 0)
 		goto out;
 

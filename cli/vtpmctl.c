@@ -15,6 +15,11 @@ static const struct vtpmctl_command commands[] = {
 	{ "cdi", cmd_cdi, "add vTPMs to a CDI spec file, or remove them" },
 	{ "oci-hook", cmd_oci_hook, "OCI runtime hook: a vTPM per container" },
 	{ "lxc-hook", cmd_lxc_hook, "LXC hook: a vTPM per container" },
+	{ "daemon", cmd_daemon, "run the instance manager: named vTPMs, restarted if they die" },
+	{ "list", cmd_list, "list the instance manager's vTPMs" },
+	{ "status", cmd_status, "show one of the instance manager's vTPMs" },
+	{ "destroy", cmd_destroy, "stop and remove one of the instance manager's vTPMs" },
+	{ "restart", cmd_restart, "restart one of the instance manager's vTPMs" },
 };
 
 static void usage(FILE *f)

@@ -27,6 +27,27 @@ int cmd_rules(int argc, char *argv[]);
 int cmd_cdi(int argc, char *argv[]);
 int cmd_oci_hook(int argc, char *argv[]);
 int cmd_lxc_hook(int argc, char *argv[]);
+/* cmd-daemon.c: the instance manager and its clients */
+int cmd_daemon(int argc, char *argv[]);
+int cmd_list(int argc, char *argv[]);
+int cmd_status(int argc, char *argv[]);
+int cmd_destroy(int argc, char *argv[]);
+int cmd_restart(int argc, char *argv[]);
+/* "vtpmctl create --name NAME ...": create through the daemon */
+int cmd_create_named(int argc, char *argv[]);
+
+/* cmd-instance.c: talking to the instance manager */
+struct client_opts {
+	const char *run_dir;	/* NULL: VTPM_MANAGER_RUN_DIR */
+	bool json;
+};
+
+/* Send @request (consumed); on EXIT_OK *@answer is the parsed "ok" answer.
+ * Returns an exit code; failures are reported. */
+int instance_call(const struct client_opts *o, struct json_object *request,
+		  struct json_object **answer);
+/* Print member @key of @answer: a description, or a table for an array. */
+void instance_print(const struct client_opts *o, struct json_object *answer, const char *key);
 
 /* Print "vtpmctl: <message>" to stderr. */
 void log_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
@@ -103,7 +124,8 @@ enum {
 	"                      (default 0, 0, 0660)\n"					\
 	"  --no-revoke         leave nodes and cgroup access in place at exit, for\n" \
 	"                      runtimes that remove the container themselves; else\n" \
-	"                      the server keeps the privileges revoking needs\n"
+	"                      a privileged parent takes them back when the\n"	\
+	"                      confined serving process exits\n"
 
 struct container_opts {
 	const char *rootfs;
@@ -141,6 +163,27 @@ int container_setup_rules(struct vtpm_rules *rules, const struct container_opts 
 int container_attach(struct vtpm_ctx *ctx, struct vtpm_device *dev,
 		     const struct container_opts *c, struct container_state *s);
 void container_detach(struct container_state *s);
+
+/* ---- warden.c: a privileged parent takes the device back ---- */
+
+/* What the warden removes once the serving child is gone; NULL: nothing. */
+struct warden_cleanup {
+	const char *pidfile;		/* only after a clean exit */
+	const char *temp_state_dir;
+};
+
+/*
+ * Fork: the child returns 0 and serves (it may drop every privilege; it no
+ * longer revokes @container).  The parent closes @device_fd, forwards
+ * SIGTERM/SIGINT/SIGHUP to the child, waits for it, undoes @container and
+ * exits with the child's code (1 if a signal killed it): it never returns.
+ * A negative errno (reported) if there is no child.
+ */
+int warden_split(struct container_state *container, int device_fd,
+		 const struct warden_cleanup *cleanup);
+
+/* cmd-create.c: remove a temporary state directory and its files. */
+void remove_temp_state_dir(const char *path);
 
 /* ---- hook.c: servers started by runtime hooks ---- */
 

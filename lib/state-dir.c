@@ -2,6 +2,7 @@
 /* TPM state directories in swtpm's file layout; see state-dir.h. */
 #include "config.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -86,10 +87,37 @@ static int file_name(const struct vtpm_state_dir *sd, const char *blob, char *bu
 	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 
+/* Only a crash between create and rename leaves temporaries behind. */
+static void remove_stale_temps(struct vtpm_state_dir *sd)
+{
+	char name[NAME_MAX + 1];
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	fd = openat(sd->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		for (size_t i = 0; i < ARRAY_SIZE(blob_names); i++) {
+			if (file_name(sd, blob_names[i], name, sizeof(name)) == 0 &&
+			    vtpm_is_atomic_temp_of(de->d_name, name)) {
+				unlinkat(sd->dir_fd, de->d_name, 0);
+				break;
+			}
+		}
+	}
+	closedir(d);
+}
+
 int vtpm_state_dir_lock(struct vtpm_state_dir *sd)
 {
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	char name[NAME_MAX + 1], tmp[NAME_MAX + 1 + 4];
 	int fd;
 
 	if (sd->lock_fd >= 0)
@@ -108,13 +136,7 @@ int vtpm_state_dir_lock(struct vtpm_state_dir *sd)
 	}
 	sd->lock_fd = fd;
 
-	/* Only a crash between create and rename leaves these behind. */
-	for (size_t i = 0; i < ARRAY_SIZE(blob_names); i++) {
-		if (file_name(sd, blob_names[i], name, sizeof(name)) < 0)
-			continue;
-		snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-		unlinkat(sd->dir_fd, tmp, 0);
-	}
+	remove_stale_temps(sd);
 	return 0;
 }
 

@@ -176,55 +176,6 @@ static int encode(const struct vtpm_state *state, uint8_t **out, size_t *out_len
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Replace @path with @data: temporary file, fsync, rename, fsync the directory. */
-static int write_atomic(const char *path, const uint8_t *data, size_t len)
-{
-	_cleanup_free_ char *tmp = NULL, *dir_copy = NULL;
-	_cleanup_close_ int fd = -1, dir_fd = -1;
-	int r;
-
-	if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
-		tmp = NULL;
-		return -ENOMEM;
-	}
-	dir_copy = strdup(path);
-	if (!dir_copy)
-		return -ENOMEM;
-	/* mkostemp() creates with mode 0600. */
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = write_all(fd, data, len);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		return r;
-	}
-	dir_fd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir_fd < 0 || fsync(dir_fd) < 0)
-		return -errno;
-	return 0;
-}
-
 VTPM_EXPORT int vtpm_state_write_file(const struct vtpm_state *state, const char *path)
 {
 	_cleanup_free_ uint8_t *buf = NULL;
@@ -240,7 +191,7 @@ VTPM_EXPORT int vtpm_state_write_file(const struct vtpm_state *state, const char
 	r = encode(state, &buf, &len);
 	if (r < 0)
 		return r;
-	r = write_atomic(path, buf, len);
+	r = vtpm_write_file_atomic_path(path, buf, len, 0600);
 	explicit_bzero(buf, len);
 	if (r < 0)
 		err(state->ctx, "cannot write state file %s: %s", path, strerror(-r));

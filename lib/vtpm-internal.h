@@ -10,6 +10,7 @@
 
 #include <vtpm/vtpm.h>
 
+#include "file-util.h"
 #include "macro.h"
 
 /* ---- logging (ctx.c) ---- */
@@ -61,18 +62,6 @@ struct vtpm_backend *vtpm_ctrl_get_backend(const struct vtpm_ctrl *ctrl);
 
 /* Monotonic milliseconds. */
 int64_t vtpm_now_ms(void);
-
-/* ---- file-atomic.c ---- */
-
-/*
- * Replace @dir_fd/@name with @data in one step: write a temporary file in
- * the same directory, fsync it, rename it over @name, fsync the directory.
- * A crash leaves either the old or the new content, never a mix.
- */
-int vtpm_write_file_atomic(int dir_fd, const char *name, const void *data, size_t len);
-
-/* Read a whole regular file (at most @max bytes) into a malloc()ed buffer. */
-int vtpm_read_file(int dir_fd, const char *name, size_t max, uint8_t **data, size_t *len);
 
 /* ---- rules.c ---- */
 

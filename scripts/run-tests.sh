@@ -44,6 +44,10 @@ echo "== unit tests with ASan + UBSan"
 echo "== fuzz targets, a short run each (make fuzz FUZZ_SECONDS=N for longer)"
 (cd build-sanitizers && make fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-15}") || status=1
 
+echo "== distcheck: the tarball builds and passes 'make check' out of tree (VM tests off)"
+(cd build && make -j"$jobs" distcheck >distcheck.out 2>&1 && tail -n 4 distcheck.out) ||
+	{ tail -n 60 build/distcheck.out; status=1; }
+
 for log in build/test-suite.log build-sanitizers/test-suite.log; do
 	[ -f "$log" ] || continue
 	if grep -q '^# \(FAIL\|ERROR\): *[1-9]' "$log"; then

@@ -4,7 +4,7 @@ set -eu
 command -v groff >/dev/null || { echo "SKIP: groff not installed"; exit 77; }
 status=0
 for page in $MANPAGES; do
-	out=$(groff -man -ww -z "$abs_top_srcdir/$page" 2>&1) || status=1
+	out=$(groff -t -man -ww -z "$abs_top_srcdir/$page" 2>&1) || status=1
 	if [ -n "$out" ]; then
 		echo "FAIL: $page: $out"
 		status=1

@@ -108,7 +108,7 @@ static void test_store_load_remove(void **state)
 
 	/* A leftover temporary file from a crash disappears on the next lock. */
 	vtpm_state_dir_unlock(sd);
-	snprintf(path, sizeof(path), "%s/tpm2-00.permall.tmp", dir);
+	snprintf(path, sizeof(path), "%s/tpm2-00.permall.tmp.1f2e3d", dir);
 	close(open(path, O_WRONLY | O_CREAT, 0600));
 	assert_int_equal(vtpm_state_dir_lock(sd), 0);
 	assert_int_equal(access(path, F_OK), -1);

@@ -157,7 +157,18 @@ int vtpm_backend_new_swtpm(struct vtpm_ctx *ctx, enum vtpm_version version,
 			   const char *data_address, const char *ctrl_address,
 			   int timeout_ms, struct vtpm_backend **backend);
 
-/** VTPM_SWTPM_TIMEOUT_MS - default per-command limit of the swtpm backend. */
+/**
+ * VTPM_SWTPM_TIMEOUT_MS - default per-command limit of the swtpm backend.
+ *
+ * The kernel waits for a TPM 2.0 response at most its per-command duration
+ * (drivers/char/tpm/tpm.h: TPM2_DURATION_DEFAULT 120 s for most commands,
+ * TPM2_DURATION_LONG_LONG 300 s for key creation) and then fails the
+ * client's write with ETIME.  Staying below 120 s means a hung swtpm gets
+ * the client a TPM failure response from the relay rather than a kernel
+ * timeout, while RSA key generation under emulation still fits.  The relay
+ * runs in one thread and cannot preempt a backend: an own backend's
+ * @process must return within the same bound.
+ */
 #define VTPM_SWTPM_TIMEOUT_MS 60000
 
 /** vtpm_backend_ref - take a reference; returns @backend. */

@@ -15,5 +15,6 @@
 #include <vtpm/container.h>
 #include <vtpm/ctrl.h>
 #include <vtpm/state.h>
+#include <vtpm/manager.h>
 
 #endif

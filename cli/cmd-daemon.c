@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vtpmctl daemon: the instance manager (the supervisor of named vTPMs) in
+ * the foreground.  Its clients are in cmd-instance.c and cmd-create-named.c.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "vtpmctl.h"
+
+/* The manager the signal handlers stop; only set while it runs. */
+static struct vtpm_manager *running_manager;
+
+static void on_stop_signal(int sig)
+{
+	if (running_manager)
+		vtpm_manager_stop(running_manager);
+}
+
+/* ------------------------------------------------------------ daemon */
+
+static void daemon_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vtpmctl daemon [OPTIONS]\n\n"
+		"Run the instance manager in the foreground: it creates, restarts and\n"
+		"destroys named vTPMs, one process each, on request through its socket\n"
+		"(see 'vtpmctl create --name', 'list', 'status', 'destroy', 'restart').\n"
+		"SIGTERM or SIGINT stops every instance cleanly (state saved) and exits.\n\n"
+		"Options:\n"
+		"  --run-dir DIR          runtime directories and the socket (default %s)\n"
+		"  --state-dir DIR        default state directories DIR/NAME (default %s)\n"
+		"  --restart-burst N      deaths tolerated within the interval (default 5)\n"
+		"  --restart-interval S   the interval in seconds (default 60)\n"
+		"  --no-sandbox           instances keep capabilities, no seccomp (debugging)\n"
+		"  -v, --verbose          log debugging details too\n"
+		"  -h, --help             show this help\n",
+		VTPM_MANAGER_RUN_DIR, VTPM_MANAGER_STATE_DIR);
+}
+
+/*
+ * Instances are forked from this process and share its pages: resolve every
+ * symbol now (LD_BIND_NOW), so no instance dirties a relocation page of its
+ * own.  Re-executes once; returns only when already bound (or on failure).
+ */
+static void bind_now(char *argv0_saved[])
+{
+	if (getenv("LD_BIND_NOW"))
+		return;
+	if (setenv("LD_BIND_NOW", "1", 1) < 0)
+		return;
+	execv("/proc/self/exe", argv0_saved);
+	/* Not fatal: instances only share a little less. */
+	unsetenv("LD_BIND_NOW");
+}
+
+int cmd_daemon(int argc, char *argv[])
+{
+	enum { OPT_RUN_DIR = 256, OPT_STATE_DIR, OPT_BURST, OPT_INTERVAL, OPT_NO_SANDBOX };
+	static const struct option options[] = {
+		{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "restart-burst", required_argument, NULL, OPT_BURST },
+		{ "restart-interval", required_argument, NULL, OPT_INTERVAL },
+		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct vtpm_manager_options mo = { .size = sizeof(mo) };
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+	struct vtpm_manager *mgr = NULL;
+	struct vtpm_ctx *ctx = NULL;
+	unsigned long n;
+	bool verbose = false;
+	char **saved_argv;
+	int c, r, ret = EXIT_FAIL;
+
+	/* getopt permutes argv: keep the original order for the re-exec. */
+	saved_argv = calloc((size_t)argc + 2, sizeof(*saved_argv));
+	if (!saved_argv)
+		return EXIT_FAIL;
+	saved_argv[0] = (char *)"vtpmctl";
+	for (int i = 0; i < argc; i++)
+		saved_argv[i + 1] = argv[i];
+	saved_argv[1] = (char *)"daemon";
+
+	while ((c = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
+		switch (c) {
+		case OPT_RUN_DIR:
+			mo.run_dir = optarg;
+			break;
+		case OPT_STATE_DIR:
+			mo.state_dir = optarg;
+			break;
+		case OPT_BURST:
+			if (!parse_uint(optarg, 1, 64, &n)) {
+				log_error("--restart-burst: '%s' is not a number from 1 to 64", optarg);
+				goto usage;
+			}
+			mo.restart_burst = (unsigned int)n;
+			break;
+		case OPT_INTERVAL:
+			if (!parse_uint(optarg, 1, 86400, &n)) {
+				log_error("--restart-interval: '%s' is not a number of seconds from 1 to 86400",
+					  optarg);
+				goto usage;
+			}
+			mo.restart_interval_ms = (unsigned int)n * 1000;
+			break;
+		case OPT_NO_SANDBOX:
+			mo.flags |= VTPM_MANAGER_NO_SANDBOX;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			daemon_usage(stdout);
+			free(saved_argv);
+			return EXIT_OK;
+		default:
+			daemon_usage(stderr);
+			goto usage;
+		}
+	}
+	if (optind < argc) {
+		log_error("daemon: unexpected argument '%s'", argv[optind]);
+		goto usage;
+	}
+	if (geteuid() != 0) {
+		log_error("daemon: creating vTPMs needs root (CAP_SYS_ADMIN for /dev/vtpmx)");
+		free(saved_argv);
+		return EXIT_FAIL;
+	}
+	bind_now(saved_argv);
+	free(saved_argv);
+
+	r = vtpm_ctx_new(&ctx);
+	if (r < 0) {
+		log_error("cannot create a library context: %s", strerror(-r));
+		return EXIT_FAIL;
+	}
+	/* The supervisor's log is its instances' life: deaths, restarts. */
+	if (!secure_getenv("VTPM_LOG"))
+		vtpm_ctx_set_log_priority(ctx, verbose ? LOG_DEBUG : LOG_INFO);
+
+	r = vtpm_manager_new(ctx, &mo, &mgr);
+	if (r < 0) {
+		log_error("cannot start the manager: %s", strerror(-r));
+		goto out;
+	}
+	r = vtpm_manager_listen(mgr, NULL);
+	if (r < 0) {
+		log_error("cannot listen on %s/%s: %s", mo.run_dir ?: VTPM_MANAGER_RUN_DIR,
+			  VTPM_MANAGER_SOCKET,
+			  r == -EADDRINUSE ? "another vtpmctl daemon runs there" : strerror(-r));
+		goto out;
+	}
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	running_manager = mgr;
+
+	r = vtpm_manager_run(mgr);
+	running_manager = NULL;
+	if (r < 0)
+		log_error("the manager failed: %s", strerror(-r));
+	else
+		ret = EXIT_OK;
+	r = vtpm_manager_shutdown(mgr);
+	if (r < 0)
+		log_error("stopping the instances: %s", strerror(-r));
+out:
+	vtpm_manager_unref(mgr);
+	vtpm_ctx_unref(ctx);
+	return ret;
+usage:
+	free(saved_argv);
+	return EXIT_USAGE;
+}

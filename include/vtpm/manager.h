@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The instance manager: a supervisor that runs many named vTPMs, one
+ * process each.
+ *
+ * libtpms keeps its TPM in process-global memory, so every instance is its
+ * own process.  The manager forks each one from itself: the libraries are
+ * loaded and relocated once in the manager (which never starts a TPM), so
+ * code and read-only data stay shared and an instance starts without an
+ * exec.  An instance process creates its device pair, starts its TPM on its
+ * state directory, serves swtpm's control protocol on a socket in its
+ * runtime directory, reports readiness to the manager, then gives up every
+ * capability and confines itself with seccomp before serving commands.
+ *
+ * Runtime directory of an instance, "<run dir>/<name>/" (run dir default
+ * VTPM_MANAGER_RUN_DIR):
+ *	pid		the serving process's PID
+ *	ctrl.sock	its control socket (see <vtpm/ctrl.h>), mode 0600
+ *	instance.json	its description, replaced atomically whenever it changes:
+ *	  { "name": "a", "status": "running", "pid": 123, "version": "2.0",
+ *	    "backend": "libtpms", "state_dir": "/var/lib/vtpm/a",
+ *	    "runtime_dir": "/run/vtpm/a", "ctrl": "unix:/run/vtpm/a/ctrl.sock",
+ *	    "restarts": 0,
+ *	    "tpm": { "path": "/dev/tpm0", "major": 10, "minor": 224 },
+ *	    "tpmrm": { "path": "/dev/tpmrm0", "major": 253, "minor": 65536 } }
+ *	  ("tpm"/"tpmrm" are null while the instance has no device, "tpmrm"
+ *	  always for TPM 1.2; "status" is one of the names of enum
+ *	  vtpm_instance_status).
+ *
+ * When an instance dies without being asked to, the manager logs it and
+ * starts it again on the same state directory, after a delay that doubles
+ * with each quick death (100 ms up to 10 s).  More than the burst of deaths
+ * (default 5) within the interval (default 60 s) marks it "failed": it
+ * stays down, and its runtime directory stays for inspection, until it is
+ * restarted or destroyed by request.
+ *
+ * Request protocol of the manager's socket (vtpm_manager_listen()): a Unix
+ * stream socket, mode 0600.  A client connects, sends one JSON object
+ * (ended by a newline or by shutting down its sending side; at most
+ * VTPM_MANAGER_REQUEST_MAX bytes), and reads one JSON object back, after
+ * which the manager closes the connection.  Requests:
+ *	{"op": "create", "name": N}	optional: "version": "2.0" | "1.2",
+ *					"state_dir": DIR, "resume": true;
+ *					answered once the device is ready
+ *	{"op": "destroy", "name": N}	clean stop (state saved), device and
+ *					runtime directory removed
+ *	{"op": "restart", "name": N}	clean stop, then start again (also
+ *					brings a "failed" instance back)
+ *	{"op": "status", "name": N}
+ *	{"op": "list"}
+ * Responses: {"ok": true, "instance": DESCRIPTION} (create, restart,
+ * status), {"ok": true, "instances": [DESCRIPTION, ...]} (list),
+ * {"ok": true} (destroy), or {"ok": false, "error": "EEXIST",
+ * "errno": 17, "message": "..."} where "error" is the errno name of the
+ * documented failure of the matching vtpm_manager_*() call.
+ *
+ * Thread safety: as for every libvtpm object (see ctx.h).  The manager
+ * reaps only the children it forked (through pidfds): it needs no SIGCHLD
+ * handler, but the caller must not set SIGCHLD to SIG_IGN.
+ */
+#ifndef VTPM_MANAGER_H
+#define VTPM_MANAGER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <vtpm/ctx.h>
+#include <vtpm/device.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** VTPM_MANAGER_RUN_DIR - default root of the runtime directories. */
+#define VTPM_MANAGER_RUN_DIR "/run/vtpm"
+/** VTPM_MANAGER_STATE_DIR - default root of the instances' state directories. */
+#define VTPM_MANAGER_STATE_DIR "/var/lib/vtpm"
+/** VTPM_MANAGER_SOCKET - name of the manager's socket in the run dir. */
+#define VTPM_MANAGER_SOCKET "vtpmd.sock"
+/** VTPM_MANAGER_REQUEST_MAX - largest request accepted, in bytes. */
+#define VTPM_MANAGER_REQUEST_MAX 65536
+/** VTPM_MANAGER_NAME_MAX - longest instance name. */
+#define VTPM_MANAGER_NAME_MAX 64
+
+/**
+ * enum vtpm_instance_status - where an instance is in its life
+ * @VTPM_INSTANCE_STARTING: forked, its device not yet registered ("starting")
+ * @VTPM_INSTANCE_RUNNING: serving ("running")
+ * @VTPM_INSTANCE_RESTARTING: died, waiting for its restart ("restarting")
+ * @VTPM_INSTANCE_FAILED: died too often, given up ("failed")
+ * @VTPM_INSTANCE_STOPPING: asked to stop, not yet gone ("stopping")
+ */
+enum vtpm_instance_status {
+	VTPM_INSTANCE_STARTING = 1,
+	VTPM_INSTANCE_RUNNING = 2,
+	VTPM_INSTANCE_RESTARTING = 3,
+	VTPM_INSTANCE_FAILED = 4,
+	VTPM_INSTANCE_STOPPING = 5,
+};
+
+/**
+ * Flags of struct vtpm_manager_options.
+ * @VTPM_MANAGER_NO_SANDBOX: instances keep their capabilities and run
+ *	without a seccomp filter (for debugging only).
+ */
+#define VTPM_MANAGER_NO_SANDBOX (1u << 0)
+
+/**
+ * struct vtpm_manager_options - how the manager works
+ * @size: sizeof(struct vtpm_manager_options) as the caller compiled it
+ * @run_dir: root of the runtime directories; NULL for VTPM_MANAGER_RUN_DIR
+ * @state_dir: root of default state directories ("<state_dir>/<name>");
+ *	NULL for VTPM_MANAGER_STATE_DIR
+ * @restart_burst: deaths tolerated within @restart_interval_ms; 0 for 5
+ * @restart_interval_ms: 0 for 60000
+ * @flags: 0 or VTPM_MANAGER_NO_SANDBOX
+ */
+struct vtpm_manager_options {
+	size_t size;
+	const char *run_dir;
+	const char *state_dir;
+	unsigned int restart_burst;
+	unsigned int restart_interval_ms;
+	unsigned int flags;
+};
+
+/**
+ * struct vtpm_instance_options - one instance
+ * @size: sizeof(struct vtpm_instance_options) as the caller compiled it
+ * @version: 0 or VTPM_VERSION_2 for a TPM 2, VTPM_VERSION_1_2
+ * @state_dir: an absolute path; NULL for "<state root>/<name>", created
+ *	(mode 0700) when missing
+ * @backend_flags: 0 or VTPM_LIBTPMS_RESUME (see <vtpm/backend.h>)
+ */
+struct vtpm_instance_options {
+	size_t size;
+	enum vtpm_version version;
+	const char *state_dir;
+	unsigned int backend_flags;
+};
+
+struct vtpm_manager;
+
+/**
+ * vtpm_manager_new - a manager without instances
+ * @opts: NULL for the defaults; the strings are copied
+ * @mgr: on success, the new manager with a reference count of one
+ *
+ * The run dir is created (mode 0755) when missing.
+ *
+ * Returns: 0; -EINVAL for bad @opts or relative paths; -ENOMEM; or a
+ * negative errno from creating the run dir or the epoll instance.
+ */
+int vtpm_manager_new(struct vtpm_ctx *ctx, const struct vtpm_manager_options *opts,
+		     struct vtpm_manager **mgr);
+
+/** vtpm_manager_ref - take a reference; returns @mgr. */
+struct vtpm_manager *vtpm_manager_ref(struct vtpm_manager *mgr);
+
+/**
+ * vtpm_manager_unref - drop a reference; the last one stops every instance
+ * as vtpm_manager_shutdown() does and frees the manager.  Returns NULL.
+ */
+struct vtpm_manager *vtpm_manager_unref(struct vtpm_manager *mgr);
+
+/**
+ * vtpm_manager_listen - serve the request protocol on a Unix socket
+ * @path: NULL for "<run dir>/" VTPM_MANAGER_SOCKET
+ *
+ * A stale socket nobody listens on is replaced; the socket is removed when
+ * the manager is freed.
+ *
+ * Returns: 0; -EBUSY if already listening; -EADDRINUSE if another manager
+ * listens at @path; -ENAMETOOLONG; or a negative errno from socket(2),
+ * bind(2), listen(2).
+ */
+int vtpm_manager_listen(struct vtpm_manager *mgr, const char *path);
+
+/**
+ * vtpm_manager_get_fd - an fd to poll for POLLIN in the caller's loop; call
+ * vtpm_manager_dispatch() when it is readable or vtpm_manager_get_timeout()
+ * has passed.
+ */
+int vtpm_manager_get_fd(const struct vtpm_manager *mgr);
+
+/** vtpm_manager_get_timeout - ms until a restart is due, or -1 for none. */
+int vtpm_manager_get_timeout(const struct vtpm_manager *mgr);
+
+/**
+ * vtpm_manager_dispatch - handle what is ready without blocking: requests,
+ * instances that became ready or died, restarts that are due
+ *
+ * Returns: 0; or a negative errno from epoll_wait(2).  Problems of single
+ * instances and clients are logged, not returned.
+ */
+int vtpm_manager_dispatch(struct vtpm_manager *mgr);
+
+/**
+ * vtpm_manager_run - dispatch until vtpm_manager_stop()
+ *
+ * Returns: 0 after vtpm_manager_stop(); or an error of
+ * vtpm_manager_dispatch() or poll(2).  The instances keep running.
+ */
+int vtpm_manager_run(struct vtpm_manager *mgr);
+
+/**
+ * vtpm_manager_stop - make vtpm_manager_run() return soon.
+ * Async-signal-safe: a signal handler may call it.
+ */
+void vtpm_manager_stop(struct vtpm_manager *mgr);
+
+/**
+ * vtpm_manager_shutdown - stop every instance cleanly (SIGTERM: state is
+ * saved), waiting up to 10 s before SIGKILL, and remove their runtime
+ * directories.  Returns 0 or -ETIMEDOUT if an instance had to be killed.
+ */
+int vtpm_manager_shutdown(struct vtpm_manager *mgr);
+
+/**
+ * vtpm_manager_create - start an instance
+ * @name: 1 to VTPM_MANAGER_NAME_MAX letters, digits, '-', '_' or '.',
+ *	beginning with a letter or digit
+ * @opts: NULL for a TPM 2 in "<state root>/<name>"
+ *
+ * Forks the instance and returns; it is VTPM_INSTANCE_STARTING until its
+ * device is registered (seen by vtpm_manager_dispatch()).
+ *
+ * Returns: 0; -EINVAL for a bad @name or @opts; -EEXIST if an instance of
+ * that name exists; -EBUSY if another instance uses that state directory;
+ * -ENOMEM; or a negative errno from creating the directories or fork(2).
+ */
+int vtpm_manager_create(struct vtpm_manager *mgr, const char *name,
+			const struct vtpm_instance_options *opts);
+
+/**
+ * vtpm_manager_destroy - stop an instance cleanly and forget it
+ *
+ * Sends SIGTERM and waits (up to 10 s, then SIGKILL) until the process is
+ * gone, so its state is saved and its device removed on return; then
+ * removes its runtime directory.  The state directory is kept.
+ *
+ * Returns: 0; -ENOENT if there is no such instance; -ETIMEDOUT if it had
+ * to be killed (it is forgotten anyway).
+ */
+int vtpm_manager_destroy(struct vtpm_manager *mgr, const char *name);
+
+/**
+ * vtpm_manager_restart - stop an instance cleanly and start it again on the
+ * same state directory; also revives a "failed" one and resets its count
+ *
+ * Returns: 0; -ENOENT; or an error as from vtpm_manager_create().
+ */
+int vtpm_manager_restart(struct vtpm_manager *mgr, const char *name);
+
+/** vtpm_manager_get_count - the number of instances. */
+unsigned int vtpm_manager_get_count(const struct vtpm_manager *mgr);
+
+/**
+ * vtpm_manager_describe - an instance's description (the instance.json
+ * document) in a malloc()ed string the caller frees
+ *
+ * Returns: 0; -ENOENT; -ENOMEM.
+ */
+int vtpm_manager_describe(struct vtpm_manager *mgr, const char *name, char **json);
+
+/**
+ * vtpm_manager_get_status - an instance's status and serving PID (0 when
+ * it has no process)
+ *
+ * Returns: 0; -ENOENT.
+ */
+int vtpm_manager_get_status(struct vtpm_manager *mgr, const char *name,
+			    enum vtpm_instance_status *status, pid_t *pid);
+
+/** vtpm_instance_status_to_string - "running", ...; NULL for an unknown value. */
+const char *vtpm_instance_status_to_string(enum vtpm_instance_status status);
+
+/* ------------------------------------------------------------- client */
+
+/**
+ * vtpm_manager_request - send one request to a manager and read its answer
+ * @socket_path: NULL for VTPM_MANAGER_RUN_DIR "/" VTPM_MANAGER_SOCKET
+ * @request: the request's JSON text (see above)
+ * @timeout_ms: for the whole exchange; <= 0 for 60 s (a first start
+ *	manufactures the TPM, which takes long under emulation)
+ * @response: on success, the response's JSON text, malloc()ed
+ *
+ * Returns: 0 when an answer arrived (whether it says "ok" or not);
+ * -ENOENT / -ECONNREFUSED when no manager listens; -ETIMEDOUT; -EMSGSIZE
+ * for a request over VTPM_MANAGER_REQUEST_MAX or an answer over 16 MiB;
+ * -EPROTO for an empty answer; -ENAMETOOLONG; -ENOMEM; or another negative
+ * errno from the socket calls.
+ */
+int vtpm_manager_request(struct vtpm_ctx *ctx, const char *socket_path, const char *request,
+			 int timeout_ms, char **response);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What the instance manager's files share: the request parser and the
+ * instance description (manager-proto.c), the restart rate limit
+ * (manager-restart.c), runtime directories (manager-rundir.c) and the
+ * instance process (manager-instance.c).  The pieces that need no kernel
+ * are unit-tested through this header.
+ */
+#ifndef VTPM_MANAGER_INTERNAL_H
+#define VTPM_MANAGER_INTERNAL_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <vtpm/manager.h>
+
+/* ---- manager-proto.c ---- */
+
+enum vtpm_mgr_op {
+	VTPM_MGR_OP_CREATE = 1,
+	VTPM_MGR_OP_DESTROY,
+	VTPM_MGR_OP_RESTART,
+	VTPM_MGR_OP_STATUS,
+	VTPM_MGR_OP_LIST,
+};
+
+struct vtpm_mgr_request {
+	enum vtpm_mgr_op op;
+	char name[VTPM_MANAGER_NAME_MAX + 1];	/* "" for list */
+	enum vtpm_version version;		/* create: 0 when not given */
+	char state_dir[PATH_MAX];		/* create: "" when not given */
+	bool resume;
+};
+
+/* Letters, digits, '-', '_', '.'; first a letter or digit; bounded. */
+bool vtpm_mgr_name_is_valid(const char *name);
+
+/*
+ * Parse one request (@len bytes, not necessarily NUL-terminated, a trailing
+ * newline allowed).  Returns 0; -EBADMSG if it is not a JSON object;
+ * -EMSGSIZE beyond VTPM_MANAGER_REQUEST_MAX; -EOPNOTSUPP for an unknown
+ * "op"; -EINVAL for a missing or bad member.
+ */
+int vtpm_mgr_request_parse(const char *text, size_t len, struct vtpm_mgr_request *req);
+
+/* What instance.json says. */
+struct vtpm_mgr_node {
+	bool present;
+	char path[PATH_MAX];
+	unsigned int major, minor;
+};
+
+struct vtpm_mgr_desc {
+	char name[VTPM_MANAGER_NAME_MAX + 1];
+	enum vtpm_instance_status status;
+	pid_t pid;			/* 0: none */
+	enum vtpm_version version;
+	char state_dir[PATH_MAX];
+	char runtime_dir[PATH_MAX];
+	unsigned int restarts;
+	struct vtpm_mgr_node tpm, tpmrm;
+};
+
+/* Render as JSON (malloc()ed, no trailing newline): 0 or -ENOMEM. */
+int vtpm_mgr_desc_to_json(const struct vtpm_mgr_desc *desc, char **json);
+/* Parse instance.json: 0; -EBADMSG; -EINVAL for a missing or bad member. */
+int vtpm_mgr_desc_from_json(const char *json, struct vtpm_mgr_desc *desc);
+
+/* {"ok": false, "error": "ENAME", "errno": N, "message": M}, malloc()ed; NULL on ENOMEM. */
+char *vtpm_mgr_error_response(int error, const char *message);
+
+/* ---- manager-restart.c ---- */
+
+#define VTPM_RESTART_DELAY_MIN_MS 100
+#define VTPM_RESTART_DELAY_MAX_MS 10000
+#define VTPM_RESTART_BURST_MAX 64
+
+/*
+ * Deaths within a sliding window.  Times are caller-supplied monotonic
+ * milliseconds, so tests can use a fake clock.
+ */
+struct vtpm_restart_limit {
+	unsigned int burst;
+	int64_t interval_ms;
+	int64_t deaths[VTPM_RESTART_BURST_MAX + 1];
+	unsigned int n_deaths;
+	unsigned int quick_deaths;	/* in a row, for the backoff */
+};
+
+void vtpm_restart_limit_init(struct vtpm_restart_limit *rl, unsigned int burst,
+			     int64_t interval_ms);
+/*
+ * Record a death at @now of an instance started at @started; returns the
+ * delay (ms) before restarting it, or -1 when more than @burst deaths fell
+ * within the interval: give up.
+ */
+int64_t vtpm_restart_limit_record(struct vtpm_restart_limit *rl, int64_t now, int64_t started);
+/* Forget every death (after a restart by request). */
+void vtpm_restart_limit_reset(struct vtpm_restart_limit *rl);
+
+/* ---- manager-rundir.c ---- */
+
+/*
+ * Create "<root>/<name>" (0755; an existing one is reused after removing
+ * what an earlier run left there) and open it.  Returns the directory's fd
+ * or a negative errno (-EINVAL for a bad name, -ENOTDIR).
+ */
+int vtpm_rundir_create(const char *root, const char *name);
+/* Replace "pid" / "instance.json" in it atomically. */
+int vtpm_rundir_write_pid(int dir_fd, pid_t pid);
+int vtpm_rundir_write_desc(int dir_fd, const struct vtpm_mgr_desc *desc);
+/* Remove the files the manager and the instance put there, then the
+ * directory itself; other files are left, and then so is the directory
+ * (-ENOTEMPTY).  A missing directory is not an error. */
+int vtpm_rundir_remove(const char *root, const char *name);
+
+#define VTPM_RUNDIR_PID "pid"
+#define VTPM_RUNDIR_CTRL "ctrl.sock"
+#define VTPM_RUNDIR_DESC "instance.json"
+
+/* ---- manager-instance.c: the child side ---- */
+
+/* What an instance process reports through its ready pipe; fixed size,
+ * written once in one write(2) (below PIPE_BUF, so atomic). */
+struct vtpm_instance_ready {
+	int32_t error;		/* 0, or the negative errno it failed with */
+	uint32_t number;	/* N of /dev/tpmN */
+	uint32_t tpm_major, tpm_minor;
+	uint32_t rm_major, rm_minor;
+	uint32_t has_rm;
+};
+
+struct vtpm_instance_spec {
+	const char *name;
+	enum vtpm_version version;
+	const char *state_dir;
+	const char *ctrl_path;
+	unsigned int backend_flags;
+	bool sandbox;
+};
+
+/* Serve the instance in the forked child; never returns. */
+_Noreturn void vtpm_instance_main(struct vtpm_ctx *ctx, const struct vtpm_instance_spec *spec,
+				  int ready_fd, pid_t manager);
+
+#endif

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Runtime directories of managed instances: "<root>/<name>/" holding the
+ * pid file, the control socket and instance.json.  Only the names the
+ * manager knows are ever removed, so a directory someone else put files in
+ * is left alone.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "manager-internal.h"
+#include "vtpm-internal.h"
+
+static const char *const rundir_files[] = {
+	VTPM_RUNDIR_PID, VTPM_RUNDIR_PID ".tmp",
+	VTPM_RUNDIR_DESC, VTPM_RUNDIR_DESC ".tmp",
+	VTPM_RUNDIR_CTRL,
+};
+
+static int open_root(const char *root)
+{
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int vtpm_rundir_create(const char *root, const char *name)
+{
+	_cleanup_close_ int root_fd = -1;
+	int fd;
+
+	if (!vtpm_mgr_name_is_valid(name))
+		return -EINVAL;
+	root_fd = open_root(root);
+	if (root_fd < 0)
+		return root_fd;
+	if (mkdirat(root_fd, name, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	fd = openat(root_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ELOOP ? -ENOTDIR : -errno;
+	/* Left over from a run that ended without cleaning up. */
+	for (size_t i = 0; i < ARRAY_SIZE(rundir_files); i++)
+		unlinkat(fd, rundir_files[i], 0);
+	return fd;
+}
+
+int vtpm_rundir_write_pid(int dir_fd, pid_t pid)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)pid);
+
+	return vtpm_write_file_atomic(dir_fd, VTPM_RUNDIR_PID, buf, (size_t)n);
+}
+
+int vtpm_rundir_write_desc(int dir_fd, const struct vtpm_mgr_desc *desc)
+{
+	_cleanup_free_ char *json = NULL, *line = NULL;
+	int r, n;
+
+	r = vtpm_mgr_desc_to_json(desc, &json);
+	if (r < 0)
+		return r;
+	/* One line, newline-terminated, like every text file. */
+	n = asprintf(&line, "%s\n", json);
+	if (n < 0) {
+		line = NULL;
+		return -ENOMEM;
+	}
+	return vtpm_write_file_atomic(dir_fd, VTPM_RUNDIR_DESC, line, (size_t)n);
+}
+
+int vtpm_rundir_remove(const char *root, const char *name)
+{
+	_cleanup_close_ int root_fd = -1, fd = -1;
+
+	if (!vtpm_mgr_name_is_valid(name))
+		return -EINVAL;
+	root_fd = open_root(root);
+	if (root_fd < 0)
+		return root_fd == -ENOENT ? 0 : root_fd;
+	fd = openat(root_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	for (size_t i = 0; i < ARRAY_SIZE(rundir_files); i++)
+		unlinkat(fd, rundir_files[i], 0);
+	if (unlinkat(root_fd, name, AT_REMOVEDIR) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return 0;
+}

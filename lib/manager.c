@@ -1,0 +1,1159 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The instance manager: forks one process per named vTPM, watches each
+ * through a pidfd and a ready pipe, restarts the ones that die (rate
+ * limited, see manager-restart.c) and serves the request protocol of
+ * <vtpm/manager.h> on a Unix socket.  One epoll fd covers everything.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <json-c/json.h>
+
+#include "manager-internal.h"
+#include "socket-util.h"
+#include "vtpm-internal.h"
+
+#define STOP_TIMEOUT_MS 10000		/* SIGTERM to SIGKILL */
+#define REPLY_TIMEOUT_MS 2000		/* for a client to take its answer */
+#define MAX_CONNS 256			/* concurrent request connections */
+#define RESPONSE_MAX (16u << 20)	/* what a client accepts */
+#define CLIENT_TIMEOUT_MS 60000
+
+enum watch_type {
+	WATCH_LISTEN,
+	WATCH_WAKE,
+	WATCH_CONN,
+	WATCH_PIDFD,
+	WATCH_READY,
+};
+
+/* What an epoll event points at. */
+struct watch {
+	enum watch_type type;
+	void *owner;
+};
+
+struct conn {
+	struct watch watch;
+	struct conn *next;
+	int fd;
+	char *buf;
+	size_t len;
+};
+
+struct instance {
+	struct instance *next;
+	char name[VTPM_MANAGER_NAME_MAX + 1];
+	enum vtpm_version version;
+	char *state_dir;
+	char *runtime_dir;
+	unsigned int backend_flags;
+	enum vtpm_instance_status status;
+	pid_t pid;
+	int pidfd;
+	int ready_fd;
+	int dir_fd;
+	struct watch pid_watch, ready_watch;
+	struct vtpm_instance_ready ready;
+	bool has_device;
+	bool ever_ready;	/* a first start that fails forgets the instance */
+	bool doomed;		/* forget it once its process is gone */
+	int64_t started_ms;
+	int64_t restart_at_ms;
+	unsigned int restarts;
+	struct vtpm_restart_limit limit;
+	struct conn *waiter;	/* a client waiting for it to be ready */
+};
+
+struct vtpm_manager {
+	int refcount;
+	struct vtpm_ctx *ctx;
+	char *run_dir;
+	char *state_root;
+	unsigned int flags;
+	unsigned int restart_burst;
+	unsigned int restart_interval_ms;
+	int epfd;
+	int wake_fd;
+	int listen_fd;
+	char *socket_path;
+	struct watch listen_watch, wake_watch;
+	struct instance *instances;
+	struct instance *graveyard;	/* freed at the end of a dispatch */
+	unsigned int count;
+	struct conn *conns;
+	unsigned int n_conns;
+	bool dispatching;
+	volatile sig_atomic_t stop_requested;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static int epoll_add(struct vtpm_manager *mgr, int fd, struct watch *w)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
+
+	return epoll_ctl(mgr->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void epoll_del(struct vtpm_manager *mgr, int fd)
+{
+	if (fd >= 0)
+		epoll_ctl(mgr->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static int pidfd_open_(pid_t pid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static struct instance *find(const struct vtpm_manager *mgr, const char *name)
+{
+	for (struct instance *i = mgr->instances; i; i = i->next)
+		if (strcmp(i->name, name) == 0)
+			return i;
+	return NULL;
+}
+
+/* mkdir, and its parent if missing (one level: /var/lib exists). */
+static int make_dir(const char *path, mode_t mode)
+{
+	if (mkdir(path, mode) == 0 || errno == EEXIST)
+		return 0;
+	if (errno == ENOENT) {
+		_cleanup_free_ char *parent = strdup(path);
+		char *slash = parent ? strrchr(parent, '/') : NULL;
+
+		if (!parent)
+			return -ENOMEM;
+		if (slash && slash != parent) {
+			*slash = '\0';
+			if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+				return -errno;
+			if (mkdir(path, mode) == 0 || errno == EEXIST)
+				return 0;
+		}
+	}
+	return -errno;
+}
+
+static void describe(const struct vtpm_manager *mgr, const struct instance *inst,
+		     struct vtpm_mgr_desc *d)
+{
+	const char *dev = vtpm_ctx_get_path(mgr->ctx, VTPM_PATH_DEV);
+
+	*d = (struct vtpm_mgr_desc){ .status = inst->status, .pid = inst->pid,
+				     .version = inst->version, .restarts = inst->restarts };
+	snprintf(d->name, sizeof(d->name), "%s", inst->name);
+	snprintf(d->state_dir, sizeof(d->state_dir), "%s", inst->state_dir);
+	snprintf(d->runtime_dir, sizeof(d->runtime_dir), "%s", inst->runtime_dir);
+	if (!inst->has_device)
+		return;
+	d->tpm.present = true;
+	snprintf(d->tpm.path, sizeof(d->tpm.path), "%s/tpm%u", dev, inst->ready.number);
+	d->tpm.major = inst->ready.tpm_major;
+	d->tpm.minor = inst->ready.tpm_minor;
+	if (inst->ready.has_rm) {
+		d->tpmrm.present = true;
+		snprintf(d->tpmrm.path, sizeof(d->tpmrm.path), "%s/tpmrm%u", dev, inst->ready.number);
+		d->tpmrm.major = inst->ready.rm_major;
+		d->tpmrm.minor = inst->ready.rm_minor;
+	}
+}
+
+static void publish(struct vtpm_manager *mgr, struct instance *inst)
+{
+	struct vtpm_mgr_desc d;
+	int r;
+
+	if (inst->dir_fd < 0)
+		return;
+	describe(mgr, inst, &d);
+	r = vtpm_rundir_write_desc(inst->dir_fd, &d);
+	if (r < 0)
+		err(mgr->ctx, "%s: cannot write %s/%s: %s", inst->name, inst->runtime_dir,
+		    VTPM_RUNDIR_DESC, strerror(-r));
+}
+
+/* ------------------------------------------------------------ answers */
+
+static void conn_free(struct vtpm_manager *mgr, struct conn *c)
+{
+	for (struct conn **p = &mgr->conns; *p; p = &(*p)->next) {
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	}
+	epoll_del(mgr, c->fd);
+	close_fd(&c->fd);
+	free(c->buf);
+	free(c);
+	mgr->n_conns--;
+}
+
+/* Send @text (NULL: out of memory) and close the connection. */
+static void conn_reply(struct vtpm_manager *mgr, struct conn *c, char *text)
+{
+	static const char oom[] = "{\"ok\":false,\"error\":\"ENOMEM\",\"errno\":12}";
+	const char *out = text ?: oom;
+
+	if (vtpm_socket_write_all(c->fd, out, strlen(out), vtpm_now_ms() + REPLY_TIMEOUT_MS) == 0)
+		vtpm_socket_write_all(c->fd, "\n", 1, vtpm_now_ms() + REPLY_TIMEOUT_MS);
+	free(text);
+	conn_free(mgr, c);
+}
+
+static void conn_reply_error(struct vtpm_manager *mgr, struct conn *c, int error,
+			     const char *message)
+{
+	conn_reply(mgr, c, vtpm_mgr_error_response(error, message));
+}
+
+static char *ok_response(const char *key, const char *json)
+{
+	char *text;
+
+	if (!key)
+		return strdup("{\"ok\":true}");
+	if (asprintf(&text, "{\"ok\":true,\"%s\":%s}", key, json) < 0)
+		return NULL;
+	return text;
+}
+
+static void conn_reply_instance(struct vtpm_manager *mgr, struct conn *c, struct instance *inst)
+{
+	struct vtpm_mgr_desc d;
+	_cleanup_free_ char *json = NULL;
+
+	describe(mgr, inst, &d);
+	if (vtpm_mgr_desc_to_json(&d, &json) < 0) {
+		conn_reply(mgr, c, NULL);
+		return;
+	}
+	conn_reply(mgr, c, ok_response("instance", json));
+}
+
+static void answer_waiter(struct vtpm_manager *mgr, struct instance *inst, int error,
+			  const char *message)
+{
+	struct conn *c = TAKE_PTR(inst->waiter);
+
+	if (!c)
+		return;
+	if (error)
+		conn_reply_error(mgr, c, error, message);
+	else
+		conn_reply_instance(mgr, c, inst);
+}
+
+/* ------------------------------------------------------------ instances */
+
+static void instance_free(struct instance *inst)
+{
+	close_fd(&inst->pidfd);
+	close_fd(&inst->ready_fd);
+	close_fd(&inst->dir_fd);
+	free(inst->state_dir);
+	free(inst->runtime_dir);
+	free(inst);
+}
+
+/* Take @inst out of the list; freed now, or after the running dispatch. */
+static void instance_forget(struct vtpm_manager *mgr, struct instance *inst)
+{
+	for (struct instance **p = &mgr->instances; *p; p = &(*p)->next) {
+		if (*p == inst) {
+			*p = inst->next;
+			break;
+		}
+	}
+	mgr->count--;
+	answer_waiter(mgr, inst, -ECANCELED, "the instance was destroyed");
+	epoll_del(mgr, inst->pidfd);
+	epoll_del(mgr, inst->ready_fd);
+	close_fd(&inst->dir_fd);
+	vtpm_rundir_remove(mgr->run_dir, inst->name);
+	if (mgr->dispatching) {
+		inst->next = mgr->graveyard;
+		mgr->graveyard = inst;
+	} else {
+		instance_free(inst);
+	}
+}
+
+static int spawn(struct vtpm_manager *mgr, struct instance *inst)
+{
+	_cleanup_free_ char *ctrl_path = NULL;
+	struct vtpm_instance_spec spec;
+	int pipefd[2], pidfd, r;
+	pid_t pid, self = getpid();
+
+	if (asprintf(&ctrl_path, "%s/%s", inst->runtime_dir, VTPM_RUNDIR_CTRL) < 0) {
+		ctrl_path = NULL;
+		return -ENOMEM;
+	}
+	spec = (struct vtpm_instance_spec){
+		.name = inst->name, .version = inst->version, .state_dir = inst->state_dir,
+		.ctrl_path = ctrl_path, .backend_flags = inst->backend_flags,
+		.sandbox = !(mgr->flags & VTPM_MANAGER_NO_SANDBOX),
+	};
+	/* A resume applies to the first start only: a crash must not resume. */
+	inst->backend_flags &= ~VTPM_LIBTPMS_RESUME;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return r;
+	}
+	if (pid == 0) {
+		close(pipefd[0]);
+		vtpm_instance_main(mgr->ctx, &spec, pipefd[1], self);
+	}
+	close(pipefd[1]);
+	inst->pid = pid;
+	inst->ready_fd = pipefd[0];
+	inst->status = VTPM_INSTANCE_STARTING;
+	inst->has_device = false;
+	inst->started_ms = vtpm_now_ms();
+
+	pidfd = pidfd_open_(pid);
+	if (pidfd < 0) {
+		/* Without a pidfd we could not see it die: do not let it run. */
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		inst->pid = 0;
+		close_fd(&inst->ready_fd);
+		return pidfd;
+	}
+	inst->pidfd = pidfd;
+	fcntl(inst->ready_fd, F_SETFL, O_NONBLOCK);
+	r = epoll_add(mgr, inst->pidfd, &inst->pid_watch);
+	if (r == 0)
+		r = epoll_add(mgr, inst->ready_fd, &inst->ready_watch);
+	if (r < 0) {
+		kill(pid, SIGKILL);
+		return r; /* the caller forgets it; the pidfd reaps nothing then */
+	}
+	r = vtpm_rundir_write_pid(inst->dir_fd, pid);
+	if (r < 0)
+		warn(mgr->ctx, "%s: cannot write its pid file: %s", inst->name, strerror(-r));
+	publish(mgr, inst);
+	dbg(mgr->ctx, "%s: started as pid %ld", inst->name, (long)pid);
+	return 0;
+}
+
+/* Reap the process, if it is gone; 1 if it was, 0 if not yet. */
+static int reap(struct instance *inst, int *wstatus)
+{
+	pid_t p;
+
+	if (inst->pid <= 0)
+		return 1;
+	p = waitpid(inst->pid, wstatus, WNOHANG);
+	if (p == 0)
+		return 0;
+	return 1;
+}
+
+static void forget_process(struct vtpm_manager *mgr, struct instance *inst)
+{
+	epoll_del(mgr, inst->pidfd);
+	epoll_del(mgr, inst->ready_fd);
+	close_fd(&inst->pidfd);
+	close_fd(&inst->ready_fd);
+	inst->pid = 0;
+	inst->has_device = false;
+}
+
+/*
+ * Stop the process of each instance in @list (NULL-terminated array) with
+ * SIGTERM, waiting for all of them together; SIGKILL what is left at the
+ * deadline.  Returns 0 or -ETIMEDOUT.
+ */
+static int stop_processes(struct vtpm_manager *mgr, struct instance **list, size_t n)
+{
+	int64_t deadline = vtpm_now_ms() + STOP_TIMEOUT_MS;
+	int ret = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		list[i]->status = VTPM_INSTANCE_STOPPING;
+		if (list[i]->pid > 0)
+			kill(list[i]->pid, SIGTERM);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct instance *inst = list[i];
+		int wstatus;
+
+		if (inst->pid <= 0)
+			continue;
+		while (!reap(inst, &wstatus)) {
+			struct pollfd pfd = { .fd = inst->pidfd, .events = POLLIN };
+			int64_t left = deadline - vtpm_now_ms();
+
+			if (left <= 0) {
+				warn(mgr->ctx, "%s: pid %ld did not stop in time: killing it",
+				     inst->name, (long)inst->pid);
+				kill(inst->pid, SIGKILL);
+				waitpid(inst->pid, &wstatus, 0);
+				ret = -ETIMEDOUT;
+				break;
+			}
+			poll(&pfd, 1, (int)(left > INT_MAX ? INT_MAX : left));
+		}
+		forget_process(mgr, inst);
+	}
+	return ret;
+}
+
+static void on_ready(struct vtpm_manager *mgr, struct instance *inst)
+{
+	struct vtpm_instance_ready msg;
+	ssize_t n = read(inst->ready_fd, &msg, sizeof(msg));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	epoll_del(mgr, inst->ready_fd);
+	close_fd(&inst->ready_fd);
+	if (n != (ssize_t)sizeof(msg) || msg.error != 0) {
+		int e = n == (ssize_t)sizeof(msg) ? msg.error : -ECHILD;
+
+		err(mgr->ctx, "%s: instance failed to start: %s", inst->name, strerror(-e));
+		if (!inst->ever_ready)
+			inst->doomed = true;
+		answer_waiter(mgr, inst, e, "the instance failed to start (see the manager's log)");
+		return;
+	}
+	inst->ready = msg;
+	inst->has_device = true;
+	inst->ever_ready = true;
+	inst->status = VTPM_INSTANCE_RUNNING;
+	publish(mgr, inst);
+	info(mgr->ctx, "%s: tpm%u ready (pid %ld)", inst->name, msg.number, (long)inst->pid);
+	answer_waiter(mgr, inst, 0, NULL);
+}
+
+static void on_death(struct vtpm_manager *mgr, struct instance *inst)
+{
+	int64_t now = vtpm_now_ms(), delay;
+	int wstatus = 0;
+	pid_t pid = inst->pid;
+
+	if (!reap(inst, &wstatus))
+		return;
+	forget_process(mgr, inst);
+	if (WIFSIGNALED(wstatus))
+		warn(mgr->ctx, "%s: pid %ld killed by signal %d", inst->name, (long)pid,
+		     WTERMSIG(wstatus));
+	else
+		warn(mgr->ctx, "%s: pid %ld exited with status %d", inst->name, (long)pid,
+		     WEXITSTATUS(wstatus));
+	if (inst->doomed) {
+		answer_waiter(mgr, inst, -ECHILD, "the instance failed to start");
+		instance_forget(mgr, inst);
+		return;
+	}
+	answer_waiter(mgr, inst, -ECHILD, "the instance died while starting");
+
+	delay = vtpm_restart_limit_record(&inst->limit, now, inst->started_ms);
+	if (delay < 0) {
+		inst->status = VTPM_INSTANCE_FAILED;
+		err(mgr->ctx, "%s: died more than %u times in %u ms: giving up (status failed)",
+		    inst->name, mgr->restart_burst, mgr->restart_interval_ms);
+	} else {
+		inst->status = VTPM_INSTANCE_RESTARTING;
+		inst->restart_at_ms = now + delay;
+		warn(mgr->ctx, "%s: restarting in %lld ms on %s", inst->name, (long long)delay,
+		     inst->state_dir);
+	}
+	publish(mgr, inst);
+}
+
+static void restart_due(struct vtpm_manager *mgr)
+{
+	int64_t now = vtpm_now_ms();
+
+	for (struct instance *inst = mgr->instances; inst; inst = inst->next) {
+		int r;
+
+		if (inst->status != VTPM_INSTANCE_RESTARTING || inst->restart_at_ms > now)
+			continue;
+		inst->restarts++;
+		r = spawn(mgr, inst);
+		if (r < 0) {
+			err(mgr->ctx, "%s: cannot restart: %s", inst->name, strerror(-r));
+			inst->status = VTPM_INSTANCE_FAILED;
+			publish(mgr, inst);
+			continue;
+		}
+		info(mgr->ctx, "%s: restarted as pid %ld (restart %u)", inst->name,
+		     (long)inst->pid, inst->restarts);
+	}
+}
+
+/* ------------------------------------------------------------ public: lifecycle */
+
+VTPM_EXPORT int vtpm_manager_create(struct vtpm_manager *mgr, const char *name,
+				    const struct vtpm_instance_options *opts)
+{
+	struct vtpm_instance_options o = { .version = VTPM_VERSION_2 };
+	struct instance *inst;
+	int r;
+
+	if (!name || !vtpm_mgr_name_is_valid(name))
+		return -EINVAL;
+	if (opts) {
+		if (opts->size < offsetof(struct vtpm_instance_options, backend_flags) +
+				 sizeof(opts->backend_flags))
+			return -EINVAL;
+		o = *opts;
+		if (!o.version)
+			o.version = VTPM_VERSION_2;
+	}
+	if (o.version != VTPM_VERSION_2 && o.version != VTPM_VERSION_1_2)
+		return -EINVAL;
+	if (o.backend_flags & ~VTPM_LIBTPMS_RESUME)
+		return -EINVAL;
+	if (o.state_dir && !vtpm_path_is_safe(o.state_dir))
+		return -EINVAL;
+	if (find(mgr, name))
+		return -EEXIST;
+
+	inst = calloc(1, sizeof(*inst));
+	if (!inst)
+		return -ENOMEM;
+	*inst = (struct instance){ .version = o.version, .backend_flags = o.backend_flags,
+				   .pidfd = -1, .ready_fd = -1, .dir_fd = -1,
+				   .pid_watch = { WATCH_PIDFD, inst },
+				   .ready_watch = { WATCH_READY, inst } };
+	strcpy(inst->name, name);
+	vtpm_restart_limit_init(&inst->limit, mgr->restart_burst, mgr->restart_interval_ms);
+	if (o.state_dir)
+		inst->state_dir = strdup(o.state_dir);
+	else if (asprintf(&inst->state_dir, "%s/%s", mgr->state_root, name) < 0)
+		inst->state_dir = NULL;
+	if (asprintf(&inst->runtime_dir, "%s/%s", mgr->run_dir, name) < 0)
+		inst->runtime_dir = NULL;
+	if (!inst->state_dir || !inst->runtime_dir) {
+		instance_free(inst);
+		return -ENOMEM;
+	}
+	for (struct instance *i = mgr->instances; i; i = i->next) {
+		if (strcmp(i->state_dir, inst->state_dir) == 0) {
+			instance_free(inst);
+			return -EBUSY;
+		}
+	}
+	if (!o.state_dir) {
+		r = make_dir(inst->state_dir, 0700);
+		if (r < 0) {
+			err(mgr->ctx, "%s: cannot create %s: %s", name, inst->state_dir, strerror(-r));
+			instance_free(inst);
+			return r;
+		}
+	}
+	r = vtpm_rundir_create(mgr->run_dir, name);
+	if (r < 0) {
+		err(mgr->ctx, "%s: cannot create %s: %s", name, inst->runtime_dir, strerror(-r));
+		instance_free(inst);
+		return r;
+	}
+	inst->dir_fd = r;
+
+	inst->next = mgr->instances;
+	mgr->instances = inst;
+	mgr->count++;
+	r = spawn(mgr, inst);
+	if (r < 0) {
+		err(mgr->ctx, "%s: cannot start: %s", name, strerror(-r));
+		instance_forget(mgr, inst);
+		return r;
+	}
+	return 0;
+}
+
+VTPM_EXPORT int vtpm_manager_destroy(struct vtpm_manager *mgr, const char *name)
+{
+	struct instance *inst = name ? find(mgr, name) : NULL;
+	int r;
+
+	if (!inst)
+		return -ENOENT;
+	r = stop_processes(mgr, &inst, 1);
+	info(mgr->ctx, "%s: destroyed", name);
+	instance_forget(mgr, inst);
+	return r;
+}
+
+VTPM_EXPORT int vtpm_manager_restart(struct vtpm_manager *mgr, const char *name)
+{
+	struct instance *inst = name ? find(mgr, name) : NULL;
+	int r;
+
+	if (!inst)
+		return -ENOENT;
+	answer_waiter(mgr, inst, -ECANCELED, "the instance was restarted");
+	stop_processes(mgr, &inst, 1);
+	vtpm_restart_limit_reset(&inst->limit);
+	inst->doomed = false;
+	r = spawn(mgr, inst);
+	if (r < 0) {
+		inst->status = VTPM_INSTANCE_FAILED;
+		publish(mgr, inst);
+		return r;
+	}
+	info(mgr->ctx, "%s: restarted by request as pid %ld", name, (long)inst->pid);
+	return 0;
+}
+
+VTPM_EXPORT int vtpm_manager_shutdown(struct vtpm_manager *mgr)
+{
+	_cleanup_free_ struct instance **list = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!mgr->count)
+		return 0;
+	list = calloc(mgr->count, sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	for (struct instance *i = mgr->instances; i; i = i->next)
+		list[n++] = i;
+	r = stop_processes(mgr, list, n);
+	while (mgr->instances)
+		instance_forget(mgr, mgr->instances);
+	return r;
+}
+
+VTPM_EXPORT unsigned int vtpm_manager_get_count(const struct vtpm_manager *mgr)
+{
+	return mgr->count;
+}
+
+VTPM_EXPORT int vtpm_manager_get_status(struct vtpm_manager *mgr, const char *name,
+					enum vtpm_instance_status *status, pid_t *pid)
+{
+	struct instance *inst = name ? find(mgr, name) : NULL;
+
+	if (!inst)
+		return -ENOENT;
+	if (status)
+		*status = inst->status;
+	if (pid)
+		*pid = inst->pid;
+	return 0;
+}
+
+VTPM_EXPORT int vtpm_manager_describe(struct vtpm_manager *mgr, const char *name, char **json)
+{
+	struct instance *inst = name ? find(mgr, name) : NULL;
+	struct vtpm_mgr_desc d;
+
+	if (!inst)
+		return -ENOENT;
+	describe(mgr, inst, &d);
+	return vtpm_mgr_desc_to_json(&d, json);
+}
+
+/* ------------------------------------------------------------ requests */
+
+static char *list_response(struct vtpm_manager *mgr)
+{
+	struct json_object *arr = json_object_new_array();
+	char *text = NULL;
+
+	if (!arr)
+		return NULL;
+	/* Oldest first: the list is kept newest first. */
+	for (unsigned int k = mgr->count; k > 0; k--) {
+		struct instance *inst = mgr->instances;
+		_cleanup_free_ char *json = NULL;
+		struct vtpm_mgr_desc d;
+
+		for (unsigned int j = 1; j < k; j++)
+			inst = inst->next;
+		describe(mgr, inst, &d);
+		if (vtpm_mgr_desc_to_json(&d, &json) < 0 ||
+		    json_object_array_add(arr, json_tokener_parse(json)) < 0)
+			goto out;
+	}
+	if (asprintf(&text, "{\"ok\":true,\"instances\":%s}",
+		     json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN |
+							  JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
+		text = NULL;
+out:
+	json_object_put(arr);
+	return text;
+}
+
+static void handle_request(struct vtpm_manager *mgr, struct conn *c)
+{
+	struct vtpm_mgr_request req;
+	struct instance *inst;
+	int r;
+
+	r = vtpm_mgr_request_parse(c->buf, c->len, &req);
+	if (r < 0) {
+		conn_reply_error(mgr, c, r, r == -EOPNOTSUPP ? "unknown op" :
+					    r == -EINVAL ? "missing or bad member" :
+					    "not a JSON object");
+		return;
+	}
+	switch (req.op) {
+	case VTPM_MGR_OP_CREATE: {
+		struct vtpm_instance_options o = {
+			.size = sizeof(o), .version = req.version,
+			.state_dir = req.state_dir[0] ? req.state_dir : NULL,
+			.backend_flags = req.resume ? VTPM_LIBTPMS_RESUME : 0,
+		};
+
+		r = vtpm_manager_create(mgr, req.name, &o);
+		if (r < 0) {
+			conn_reply_error(mgr, c, r, r == -EEXIST ? "an instance of that name exists" :
+						    r == -EBUSY ? "another instance uses that state directory" :
+						    NULL);
+			return;
+		}
+		goto wait_ready;
+	}
+	case VTPM_MGR_OP_RESTART:
+		r = vtpm_manager_restart(mgr, req.name);
+		if (r < 0) {
+			conn_reply_error(mgr, c, r, r == -ENOENT ? "no such instance" : NULL);
+			return;
+		}
+		goto wait_ready;
+	case VTPM_MGR_OP_DESTROY:
+		r = vtpm_manager_destroy(mgr, req.name);
+		if (r < 0 && r != -ETIMEDOUT) {
+			conn_reply_error(mgr, c, r, "no such instance");
+			return;
+		}
+		conn_reply(mgr, c, ok_response(NULL, NULL));
+		return;
+	case VTPM_MGR_OP_STATUS:
+		inst = find(mgr, req.name);
+		if (!inst) {
+			conn_reply_error(mgr, c, -ENOENT, "no such instance");
+			return;
+		}
+		conn_reply_instance(mgr, c, inst);
+		return;
+	case VTPM_MGR_OP_LIST:
+		conn_reply(mgr, c, list_response(mgr));
+		return;
+	}
+	conn_reply_error(mgr, c, -EOPNOTSUPP, NULL);
+	return;
+
+wait_ready:
+	/* Answer when the device is ready, or the start failed. */
+	inst = find(mgr, req.name);
+	if (!inst || inst->waiter) {
+		conn_reply_error(mgr, c, -EBUSY, "another request waits for this instance");
+		return;
+	}
+	epoll_del(mgr, c->fd);
+	inst->waiter = c;
+}
+
+static void on_conn(struct vtpm_manager *mgr, struct conn *c)
+{
+	char chunk[4096];
+	ssize_t n;
+
+	for (;;) {
+		n = recv(c->fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return;
+			conn_free(mgr, c);
+			return;
+		}
+		if (n == 0)
+			break; /* the client shut down its side: the request is complete */
+		if (c->len + (size_t)n > VTPM_MANAGER_REQUEST_MAX) {
+			conn_reply_error(mgr, c, -EMSGSIZE, "request too large");
+			return;
+		}
+		{
+			char *buf = realloc(c->buf, c->len + (size_t)n + 1);
+
+			if (!buf) {
+				conn_reply(mgr, c, NULL);
+				return;
+			}
+			c->buf = buf;
+		}
+		memcpy(c->buf + c->len, chunk, (size_t)n);
+		c->len += (size_t)n;
+		if (memchr(chunk, '\n', (size_t)n))
+			break;
+	}
+	if (!c->len) {
+		conn_free(mgr, c);
+		return;
+	}
+	handle_request(mgr, c);
+}
+
+static void on_listen(struct vtpm_manager *mgr)
+{
+	for (;;) {
+		int fd = accept4(mgr->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct conn *c;
+
+		if (fd < 0)
+			return;
+		if (mgr->n_conns >= MAX_CONNS) {
+			warn(mgr->ctx, "too many request connections: dropping one");
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			return;
+		}
+		*c = (struct conn){ .watch = { WATCH_CONN, c }, .fd = fd, .next = mgr->conns };
+		if (epoll_add(mgr, fd, &c->watch) < 0) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		mgr->conns = c;
+		mgr->n_conns++;
+	}
+}
+
+/* ------------------------------------------------------------ public: loop */
+
+VTPM_EXPORT int vtpm_manager_new(struct vtpm_ctx *ctx, const struct vtpm_manager_options *opts,
+				 struct vtpm_manager **out)
+{
+	struct vtpm_manager_options o = {};
+	struct vtpm_manager *mgr;
+	int r;
+
+	if (opts) {
+		if (opts->size < offsetof(struct vtpm_manager_options, flags) + sizeof(opts->flags))
+			return -EINVAL;
+		o = *opts;
+	}
+	if (o.flags & ~VTPM_MANAGER_NO_SANDBOX)
+		return -EINVAL;
+	if ((o.run_dir && !vtpm_path_is_safe(o.run_dir)) ||
+	    (o.state_dir && !vtpm_path_is_safe(o.state_dir)))
+		return -EINVAL;
+	if (o.restart_burst > VTPM_RESTART_BURST_MAX)
+		return -EINVAL;
+
+	mgr = calloc(1, sizeof(*mgr));
+	if (!mgr)
+		return -ENOMEM;
+	*mgr = (struct vtpm_manager){
+		.refcount = 1, .ctx = vtpm_ctx_ref(ctx), .flags = o.flags,
+		.restart_burst = o.restart_burst ?: 5,
+		.restart_interval_ms = o.restart_interval_ms ?: 60000,
+		.epfd = -1, .wake_fd = -1, .listen_fd = -1,
+		.listen_watch = { WATCH_LISTEN, NULL }, .wake_watch = { WATCH_WAKE, NULL },
+	};
+	mgr->run_dir = strdup(o.run_dir ?: VTPM_MANAGER_RUN_DIR);
+	mgr->state_root = strdup(o.state_dir ?: VTPM_MANAGER_STATE_DIR);
+	r = -ENOMEM;
+	if (!mgr->run_dir || !mgr->state_root)
+		goto fail;
+	r = make_dir(mgr->run_dir, 0755);
+	if (r < 0) {
+		err(ctx, "cannot create %s: %s", mgr->run_dir, strerror(-r));
+		goto fail;
+	}
+	mgr->epfd = epoll_create1(EPOLL_CLOEXEC);
+	mgr->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (mgr->epfd < 0 || mgr->wake_fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = epoll_add(mgr, mgr->wake_fd, &mgr->wake_watch);
+	if (r < 0)
+		goto fail;
+	*out = mgr;
+	return 0;
+fail:
+	vtpm_manager_unref(mgr);
+	return r;
+}
+
+VTPM_EXPORT struct vtpm_manager *vtpm_manager_ref(struct vtpm_manager *mgr)
+{
+	if (mgr)
+		mgr->refcount++;
+	return mgr;
+}
+
+VTPM_EXPORT struct vtpm_manager *vtpm_manager_unref(struct vtpm_manager *mgr)
+{
+	if (!mgr || --mgr->refcount > 0)
+		return NULL;
+	vtpm_manager_shutdown(mgr);
+	while (mgr->conns)
+		conn_free(mgr, mgr->conns);
+	if (mgr->listen_fd >= 0) {
+		close_fd(&mgr->listen_fd);
+		unlink(mgr->socket_path);
+	}
+	close_fd(&mgr->wake_fd);
+	close_fd(&mgr->epfd);
+	free(mgr->socket_path);
+	free(mgr->run_dir);
+	free(mgr->state_root);
+	vtpm_ctx_unref(mgr->ctx);
+	free(mgr);
+	return NULL;
+}
+
+VTPM_EXPORT int vtpm_manager_listen(struct vtpm_manager *mgr, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_free_ char *p = NULL;
+	_cleanup_close_ int fd = -1;
+	int probe, r;
+
+	if (mgr->listen_fd >= 0)
+		return -EBUSY;
+	if (path)
+		p = strdup(path);
+	else if (asprintf(&p, "%s/%s", mgr->run_dir, VTPM_MANAGER_SOCKET) < 0)
+		p = NULL;
+	if (!p)
+		return -ENOMEM;
+	if (strlen(p) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, p);
+
+	/* Someone listening there is another manager; a dead socket is stale. */
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe < 0)
+		return -errno;
+	r = connect(probe, (struct sockaddr *)&sa, sizeof(sa));
+	close(probe);
+	if (r == 0)
+		return -EADDRINUSE;
+	if (errno == ECONNREFUSED)
+		unlink(p);
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	{
+		mode_t old = umask(0177);	/* the socket is born 0600 */
+
+		r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+		umask(old);
+	}
+	if (r < 0)
+		return -errno;
+	if (listen(fd, 128) < 0) {
+		r = -errno;
+		unlink(p);
+		return r;
+	}
+	r = epoll_add(mgr, fd, &mgr->listen_watch);
+	if (r < 0) {
+		unlink(p);
+		return r;
+	}
+	mgr->listen_fd = TAKE_FD(fd);
+	mgr->socket_path = TAKE_PTR(p);
+	return 0;
+}
+
+VTPM_EXPORT int vtpm_manager_get_fd(const struct vtpm_manager *mgr)
+{
+	return mgr->epfd;
+}
+
+VTPM_EXPORT int vtpm_manager_get_timeout(const struct vtpm_manager *mgr)
+{
+	int64_t now = vtpm_now_ms(), best = -1;
+
+	for (const struct instance *i = mgr->instances; i; i = i->next) {
+		int64_t left;
+
+		if (i->status != VTPM_INSTANCE_RESTARTING)
+			continue;
+		left = i->restart_at_ms > now ? i->restart_at_ms - now : 0;
+		if (best < 0 || left < best)
+			best = left;
+	}
+	return best > INT_MAX ? INT_MAX : (int)best;
+}
+
+VTPM_EXPORT int vtpm_manager_dispatch(struct vtpm_manager *mgr)
+{
+	struct epoll_event events[64];
+	int n;
+
+	mgr->dispatching = true;
+	do {
+		n = epoll_wait(mgr->epfd, events, ARRAY_SIZE(events), 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			mgr->dispatching = false;
+			return -errno;
+		}
+		for (int k = 0; k < n; k++) {
+			struct watch *w = events[k].data.ptr;
+			struct instance *inst = w->owner;
+			uint64_t v;
+
+			switch (w->type) {
+			case WATCH_LISTEN:
+				on_listen(mgr);
+				break;
+			case WATCH_WAKE:
+				if (read(mgr->wake_fd, &v, sizeof(v)) < 0)
+					break;
+				break;
+			case WATCH_CONN:
+				on_conn(mgr, w->owner);
+				break;
+			case WATCH_READY:
+				if (inst->ready_fd >= 0)
+					on_ready(mgr, inst);
+				break;
+			case WATCH_PIDFD:
+				if (inst->pidfd >= 0)
+					on_death(mgr, inst);
+				break;
+			}
+		}
+	} while (n == (int)ARRAY_SIZE(events));
+	restart_due(mgr);
+	mgr->dispatching = false;
+	while (mgr->graveyard) {
+		struct instance *inst = mgr->graveyard;
+
+		mgr->graveyard = inst->next;
+		instance_free(inst);
+	}
+	return 0;
+}
+
+VTPM_EXPORT int vtpm_manager_run(struct vtpm_manager *mgr)
+{
+	while (!mgr->stop_requested) {
+		struct pollfd pfd = { .fd = mgr->epfd, .events = POLLIN };
+		int r = poll(&pfd, 1, vtpm_manager_get_timeout(mgr));
+
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		r = vtpm_manager_dispatch(mgr);
+		if (r < 0)
+			return r;
+	}
+	mgr->stop_requested = 0;
+	return 0;
+}
+
+VTPM_EXPORT void vtpm_manager_stop(struct vtpm_manager *mgr)
+{
+	uint64_t one = 1;
+
+	mgr->stop_requested = 1;
+	/* write(2) is async-signal-safe; a full counter still wakes poll. */
+	if (write(mgr->wake_fd, &one, sizeof(one)) < 0)
+		return;
+}
+
+/* ------------------------------------------------------------ client */
+
+VTPM_EXPORT int vtpm_manager_request(struct vtpm_ctx *ctx, const char *socket_path,
+				     const char *request, int timeout_ms, char **response)
+{
+	_cleanup_free_ char *addr = NULL, *buf = NULL;
+	_cleanup_close_ int fd = -1;
+	struct vtpm_sockaddr sa;
+	int64_t deadline = vtpm_now_ms() + (timeout_ms > 0 ? timeout_ms : CLIENT_TIMEOUT_MS);
+	size_t len = 0, size = 0, req_len = strlen(request);
+	int r;
+
+	if (req_len > VTPM_MANAGER_REQUEST_MAX)
+		return -EMSGSIZE;
+	if (asprintf(&addr, "unix:%s", socket_path ?: VTPM_MANAGER_RUN_DIR "/" VTPM_MANAGER_SOCKET) < 0) {
+		addr = NULL;
+		return -ENOMEM;
+	}
+	r = vtpm_sockaddr_parse(addr, &sa);
+	if (r < 0)
+		return r;
+	fd = vtpm_socket_connect(&sa, deadline);
+	if (fd < 0)
+		return fd;
+	r = vtpm_socket_write_all(fd, request, req_len, deadline);
+	if (r == 0 && (req_len == 0 || request[req_len - 1] != '\n'))
+		r = vtpm_socket_write_all(fd, "\n", 1, deadline);
+	if (r < 0)
+		return r;
+	shutdown(fd, SHUT_WR);
+
+	for (;;) {
+		size_t got = 0;
+
+		if (size - len < 4096) {
+			char *nbuf;
+
+			size = size ? size * 2 : 65536;
+			if (size > RESPONSE_MAX + 1)
+				return -EMSGSIZE;
+			nbuf = realloc(buf, size);
+			if (!nbuf)
+				return -ENOMEM;
+			buf = nbuf;
+		}
+		r = vtpm_socket_read_all(fd, buf + len, size - len - 1, deadline, &got);
+		len += got;
+		if (r == -EPIPE)
+			break; /* the manager closes after its answer */
+		if (r < 0)
+			return r;
+	}
+	while (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len == 0)
+		return -EPROTO;
+	buf[len] = '\0';
+	dbg(ctx, "manager answered: %s", buf);
+	*response = TAKE_PTR(buf);
+	return 0;
+}

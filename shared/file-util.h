@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Whole-file reads and crash-safe whole-file replacement, shared by the
+ * library and vtpmctl (state files, pid files, CDI specs, run directories).
+ */
+#ifndef VTPM_FILE_UTIL_H
+#define VTPM_FILE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * Replace @dir_fd/@name with @data in one step: write a new temporary file
+ * "<name>.tmp.XXXXXX" in the same directory, fsync it, rename it over
+ * @name, fsync the directory.  A crash leaves the old or the new content,
+ * never a mix, and at worst a stray temporary file.  A new file gets
+ * @mode (less the umask).  Never follows a symlink at @name.
+ */
+int vtpm_write_file_atomic_mode(int dir_fd, const char *name, const void *data, size_t len,
+				mode_t mode);
+
+/* The same with mode 0600. */
+int vtpm_write_file_atomic(int dir_fd, const char *name, const void *data, size_t len);
+
+/* The same for a path: its directory is opened for the rename and fsync. */
+int vtpm_write_file_atomic_path(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Whether @name is a temporary file left by an interrupted write of @base. */
+int vtpm_is_atomic_temp_of(const char *name, const char *base);
+
+/* Read a whole regular file (at most @max bytes) into a malloc()ed buffer;
+ * symlinks are refused (-ELOOP), other non-regular files give -EBADMSG. */
+int vtpm_read_file(int dir_fd, const char *name, size_t max, uint8_t **data, size_t *len);
+
+#endif

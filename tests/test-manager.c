@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The instance manager's pieces that need no kernel: request parsing, the
+ * instance description's JSON round trip, restart rate limiting on a fake
+ * clock, runtime directories, and the request protocol end to end against
+ * a manager without instances.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "manager-internal.h"
+#include "vtpm-internal.h"
+
+static int parse(const char *text, struct vtpm_mgr_request *req)
+{
+	return vtpm_mgr_request_parse(text, strlen(text), req);
+}
+
+static void test_names(void **state)
+{
+	char longest[VTPM_MANAGER_NAME_MAX + 2];
+
+	assert_true(vtpm_mgr_name_is_valid("a"));
+	assert_true(vtpm_mgr_name_is_valid("web-01_x.y"));
+	assert_false(vtpm_mgr_name_is_valid(""));
+	assert_false(vtpm_mgr_name_is_valid("-a"));
+	assert_false(vtpm_mgr_name_is_valid(".."));
+	assert_false(vtpm_mgr_name_is_valid("a/b"));
+	assert_false(vtpm_mgr_name_is_valid("a b"));
+	memset(longest, 'x', sizeof(longest));
+	longest[VTPM_MANAGER_NAME_MAX] = '\0';
+	assert_true(vtpm_mgr_name_is_valid(longest));
+	longest[VTPM_MANAGER_NAME_MAX] = 'x';
+	longest[VTPM_MANAGER_NAME_MAX + 1] = '\0';
+	assert_false(vtpm_mgr_name_is_valid(longest));
+}
+
+static void test_request_parse(void **state)
+{
+	struct vtpm_mgr_request req;
+
+	assert_int_equal(parse("{\"op\":\"list\"}\n", &req), 0);
+	assert_int_equal(req.op, VTPM_MGR_OP_LIST);
+	assert_string_equal(req.name, "");
+
+	assert_int_equal(parse("{\"op\":\"create\",\"name\":\"a1\"}", &req), 0);
+	assert_int_equal(req.op, VTPM_MGR_OP_CREATE);
+	assert_string_equal(req.name, "a1");
+	assert_int_equal(req.version, 0);
+	assert_string_equal(req.state_dir, "");
+	assert_false(req.resume);
+
+	assert_int_equal(parse("{\"op\":\"create\",\"name\":\"b\",\"version\":\"1.2\","
+			       "\"state_dir\":\"/var/lib/x\",\"resume\":true}", &req), 0);
+	assert_int_equal(req.version, VTPM_VERSION_1_2);
+	assert_string_equal(req.state_dir, "/var/lib/x");
+	assert_true(req.resume);
+
+	assert_int_equal(parse("{\"op\":\"destroy\",\"name\":\"a\"}", &req), 0);
+	assert_int_equal(req.op, VTPM_MGR_OP_DESTROY);
+	assert_int_equal(parse("{\"op\":\"restart\",\"name\":\"a\"}", &req), 0);
+	assert_int_equal(req.op, VTPM_MGR_OP_RESTART);
+	assert_int_equal(parse("{\"op\":\"status\",\"name\":\"a\"}", &req), 0);
+	assert_int_equal(req.op, VTPM_MGR_OP_STATUS);
+}
+
+static void test_request_errors(void **state)
+{
+	struct vtpm_mgr_request req;
+	char *big;
+
+	assert_int_equal(parse("", &req), -EBADMSG);
+	assert_int_equal(parse("\n", &req), -EBADMSG);
+	assert_int_equal(parse("[1]", &req), -EBADMSG);
+	assert_int_equal(parse("{\"op\":\"list\"", &req), -EBADMSG);
+	assert_int_equal(parse("{\"op\":\"list\"} {}", &req), -EBADMSG);
+	assert_int_equal(vtpm_mgr_request_parse("{\"op\":\"list\"}\0x", 15, &req), -EBADMSG);
+	assert_int_equal(parse("{}", &req), -EINVAL);
+	assert_int_equal(parse("{\"op\":7}", &req), -EINVAL);
+	assert_int_equal(parse("{\"op\":\"format-disk\"}", &req), -EOPNOTSUPP);
+	assert_int_equal(parse("{\"op\":\"create\"}", &req), -EINVAL);
+	assert_int_equal(parse("{\"op\":\"create\",\"name\":\"../x\"}", &req), -EINVAL);
+	assert_int_equal(parse("{\"op\":\"create\",\"name\":\"a\",\"version\":\"3\"}", &req), -EINVAL);
+	assert_int_equal(parse("{\"op\":\"create\",\"name\":\"a\",\"state_dir\":\"rel\"}", &req), -EINVAL);
+	assert_int_equal(parse("{\"op\":\"create\",\"name\":\"a\",\"state_dir\":\"/a/../b\"}", &req),
+			 -EINVAL);
+	assert_int_equal(parse("{\"op\":\"create\",\"name\":\"a\",\"resume\":1}", &req), -EINVAL);
+
+	big = malloc(VTPM_MANAGER_REQUEST_MAX + 2);
+	assert_non_null(big);
+	memset(big, ' ', VTPM_MANAGER_REQUEST_MAX + 1);
+	assert_int_equal(vtpm_mgr_request_parse(big, VTPM_MANAGER_REQUEST_MAX + 1, &req), -EMSGSIZE);
+	free(big);
+}
+
+static void sample_desc(struct vtpm_mgr_desc *d)
+{
+	*d = (struct vtpm_mgr_desc){ .status = VTPM_INSTANCE_RUNNING, .pid = 4242,
+				     .version = VTPM_VERSION_2, .restarts = 3 };
+	strcpy(d->name, "web-1");
+	strcpy(d->state_dir, "/var/lib/vtpm/web-1");
+	strcpy(d->runtime_dir, "/run/vtpm/web-1");
+	d->tpm = (struct vtpm_mgr_node){ .present = true, .major = 10, .minor = 224 };
+	strcpy(d->tpm.path, "/dev/tpm0");
+	d->tpmrm = (struct vtpm_mgr_node){ .present = true, .major = 253, .minor = 65536 };
+	strcpy(d->tpmrm.path, "/dev/tpmrm0");
+}
+
+static void test_desc_round_trip(void **state)
+{
+	struct vtpm_mgr_desc d, back;
+	struct json_object *o, *v;
+	char *json;
+
+	sample_desc(&d);
+	assert_int_equal(vtpm_mgr_desc_to_json(&d, &json), 0);
+	/* Checked by parsing, not by comparing strings. */
+	o = json_tokener_parse(json);
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "status", &v));
+	assert_string_equal(json_object_get_string(v), "running");
+	assert_true(json_object_object_get_ex(o, "ctrl", &v));
+	assert_string_equal(json_object_get_string(v), "unix:/run/vtpm/web-1/ctrl.sock");
+	assert_true(json_object_object_get_ex(o, "backend", &v));
+	assert_string_equal(json_object_get_string(v), "libtpms");
+	assert_true(json_object_object_get_ex(o, "version", &v));
+	assert_string_equal(json_object_get_string(v), "2.0");
+	json_object_put(o);
+
+	assert_int_equal(vtpm_mgr_desc_from_json(json, &back), 0);
+	assert_memory_equal(&d, &back, sizeof(d));
+	free(json);
+
+	/* Without a device: null nodes, and back. */
+	d.tpm.present = d.tpmrm.present = false;
+	memset(d.tpm.path, 0, sizeof(d.tpm.path));
+	memset(d.tpmrm.path, 0, sizeof(d.tpmrm.path));
+	d.tpm.major = d.tpm.minor = d.tpmrm.major = d.tpmrm.minor = 0;
+	d.status = VTPM_INSTANCE_FAILED;
+	d.pid = 0;
+	assert_int_equal(vtpm_mgr_desc_to_json(&d, &json), 0);
+	o = json_tokener_parse(json);
+	assert_true(json_object_object_get_ex(o, "tpm", &v));
+	assert_null(v);
+	json_object_put(o);
+	assert_int_equal(vtpm_mgr_desc_from_json(json, &back), 0);
+	assert_memory_equal(&d, &back, sizeof(d));
+	free(json);
+
+	assert_int_equal(vtpm_mgr_desc_from_json("nope", &back), -EBADMSG);
+	assert_int_equal(vtpm_mgr_desc_from_json("{\"name\":\"a\"}", &back), -EINVAL);
+}
+
+static void test_error_response(void **state)
+{
+	struct json_object *o, *v;
+	char *text = vtpm_mgr_error_response(-EEXIST, "taken");
+
+	o = json_tokener_parse(text);
+	assert_true(json_object_object_get_ex(o, "ok", &v));
+	assert_false(json_object_get_boolean(v));
+	assert_true(json_object_object_get_ex(o, "error", &v));
+	assert_string_equal(json_object_get_string(v), "EEXIST");
+	assert_true(json_object_object_get_ex(o, "errno", &v));
+	assert_int_equal(json_object_get_int(v), EEXIST);
+	json_object_put(o);
+	free(text);
+}
+
+static void test_restart_backoff(void **state)
+{
+	struct vtpm_restart_limit rl;
+	int64_t now = 1000000;
+
+	vtpm_restart_limit_init(&rl, 5, 60000);
+	/* Quick deaths double the delay. */
+	assert_int_equal(vtpm_restart_limit_record(&rl, now, now - 10), 100);
+	now += 200;
+	assert_int_equal(vtpm_restart_limit_record(&rl, now, now - 10), 200);
+	now += 300;
+	assert_int_equal(vtpm_restart_limit_record(&rl, now, now - 10), 400);
+	now += 500;
+	assert_int_equal(vtpm_restart_limit_record(&rl, now, now - 10), 800);
+	now += 900;
+	assert_int_equal(vtpm_restart_limit_record(&rl, now, now - 10), 1600);
+	/* The sixth within 60 s: give up. */
+	now += 1700;
+	assert_int_equal(vtpm_restart_limit_record(&rl, now, now - 10), -1);
+
+	/* After a reset (restart by request) it starts over. */
+	vtpm_restart_limit_reset(&rl);
+	assert_int_equal(vtpm_restart_limit_record(&rl, now, now - 10), 100);
+}
+
+static void test_restart_window(void **state)
+{
+	struct vtpm_restart_limit rl;
+	int64_t now = 0;
+
+	vtpm_restart_limit_init(&rl, 2, 10000);
+	assert_true(vtpm_restart_limit_record(&rl, now, now) > 0);
+	now += 1000;
+	assert_true(vtpm_restart_limit_record(&rl, now, now) > 0);
+	/* The first death slid out of the window: a third is still allowed. */
+	now += 9500;
+	assert_true(vtpm_restart_limit_record(&rl, now, now) > 0);
+	now += 100;
+	assert_int_equal(vtpm_restart_limit_record(&rl, now, now), -1);
+
+	/* A death after a long healthy run resets the backoff. */
+	vtpm_restart_limit_init(&rl, 5, 10000);
+	for (int i = 0; i < 4; i++) {
+		now += 100;
+		vtpm_restart_limit_record(&rl, now, now - 5);
+	}
+	now += 20000;
+	assert_int_equal(vtpm_restart_limit_record(&rl, now, now - 15000), 100);
+
+	/* The delay is capped. */
+	vtpm_restart_limit_init(&rl, 64, 1000000);
+	for (int i = 0; i < 20; i++) {
+		now += 1;
+		vtpm_restart_limit_record(&rl, now, now);
+	}
+	now += 1;
+	assert_int_equal(vtpm_restart_limit_record(&rl, now, now), VTPM_RESTART_DELAY_MAX_MS);
+}
+
+static char tmpdir[] = "/tmp/test-manager-XXXXXX";
+
+static void test_rundir(void **state)
+{
+	struct vtpm_mgr_desc d, back;
+	char path[PATH_MAX];
+	uint8_t *data;
+	size_t len;
+	int fd;
+
+	assert_int_equal(vtpm_rundir_create(tmpdir, "../x"), -EINVAL);
+	fd = vtpm_rundir_create(tmpdir, "web-1");
+	assert_true(fd >= 0);
+	assert_int_equal(vtpm_rundir_write_pid(fd, 1234), 0);
+	assert_int_equal(vtpm_read_file(fd, VTPM_RUNDIR_PID, 64, &data, &len), 0);
+	assert_int_equal(len, 5);
+	assert_memory_equal(data, "1234\n", 5);
+	free(data);
+
+	sample_desc(&d);
+	assert_int_equal(vtpm_rundir_write_desc(fd, &d), 0);
+	assert_int_equal(vtpm_read_file(fd, VTPM_RUNDIR_DESC, 65536, &data, &len), 0);
+	assert_true(len > 0 && data[len - 1] == '\n');
+	data[len - 1] = '\0';
+	assert_int_equal(vtpm_mgr_desc_from_json((char *)data, &back), 0);
+	assert_memory_equal(&d, &back, sizeof(d));
+	free(data);
+	close(fd);
+
+	/* Reusing a directory clears what a dead run left. */
+	fd = vtpm_rundir_create(tmpdir, "web-1");
+	assert_true(fd >= 0);
+	assert_int_equal(faccessat(fd, VTPM_RUNDIR_PID, F_OK, 0), -1);
+	assert_int_equal(vtpm_rundir_write_pid(fd, 1), 0);
+	close(fd);
+
+	assert_int_equal(vtpm_rundir_remove(tmpdir, "web-1"), 0);
+	snprintf(path, sizeof(path), "%s/web-1", tmpdir);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(vtpm_rundir_remove(tmpdir, "web-1"), 0);
+
+	/* A foreign file keeps the directory. */
+	fd = vtpm_rundir_create(tmpdir, "b");
+	close(openat(fd, "foreign", O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+	assert_int_equal(vtpm_rundir_remove(tmpdir, "b"), -ENOTEMPTY);
+	unlinkat(fd, "foreign", 0);
+	close(fd);
+	assert_int_equal(vtpm_rundir_remove(tmpdir, "b"), 0);
+
+	/* A symlink is not followed. */
+	snprintf(path, sizeof(path), "%s/link", tmpdir);
+	assert_int_equal(symlink("/", path), 0);
+	assert_int_equal(vtpm_rundir_create(tmpdir, "link"), -ENOTDIR);
+	unlink(path);
+}
+
+/* ---- the protocol end to end, against a manager with no driver ---- */
+
+struct server {
+	struct vtpm_manager *mgr;
+	pthread_t thread;
+};
+
+static void *serve(void *arg)
+{
+	struct server *s = arg;
+
+	vtpm_manager_run(s->mgr);
+	return NULL;
+}
+
+static char *request(const char *sock, const char *req)
+{
+	struct vtpm_ctx *ctx;
+	char *resp = NULL;
+
+	assert_int_equal(vtpm_ctx_new(&ctx), 0);
+	assert_int_equal(vtpm_manager_request(ctx, sock, req, 5000, &resp), 0);
+	vtpm_ctx_unref(ctx);
+	return resp;
+}
+
+static void test_protocol(void **state)
+{
+	struct vtpm_manager_options o = { .size = sizeof(o) };
+	char run[PATH_MAX - 64], st[PATH_MAX], sock[PATH_MAX];
+	struct json_object *a, *v;
+	struct vtpm_ctx *ctx;
+	struct server s;
+	char *resp;
+
+	snprintf(run, sizeof(run), "%s/run", tmpdir);
+	snprintf(st, sizeof(st), "%s/state", tmpdir);
+	snprintf(sock, sizeof(sock), "%s/%s", run, VTPM_MANAGER_SOCKET);
+	o.run_dir = run;
+	o.state_dir = st;
+	assert_int_equal(vtpm_ctx_new(&ctx), 0);
+	vtpm_ctx_set_log_priority(ctx, LOG_EMERG);
+	/* No driver here: every instance fails to start. */
+	assert_int_equal(vtpm_ctx_set_path(ctx, VTPM_PATH_VTPMX, "/nonexistent/vtpmx"), 0);
+
+	o.run_dir = "relative";
+	assert_int_equal(vtpm_manager_new(ctx, &o, &s.mgr), -EINVAL);
+	o.run_dir = run;
+	assert_int_equal(vtpm_manager_new(ctx, &o, &s.mgr), 0);
+	assert_int_equal(vtpm_manager_listen(s.mgr, NULL), 0);
+	assert_int_equal(vtpm_manager_listen(s.mgr, NULL), -EBUSY);
+	assert_int_equal(vtpm_manager_create(s.mgr, "../x", NULL), -EINVAL);
+	assert_int_equal(vtpm_manager_destroy(s.mgr, "none"), -ENOENT);
+	assert_int_equal(vtpm_manager_get_timeout(s.mgr), -1);
+	assert_int_equal(pthread_create(&s.thread, NULL, serve, &s), 0);
+
+	resp = request(sock, "{\"op\":\"list\"}");
+	a = json_tokener_parse(resp);
+	assert_true(json_object_object_get_ex(a, "ok", &v) && json_object_get_boolean(v));
+	assert_true(json_object_object_get_ex(a, "instances", &v));
+	assert_int_equal(json_object_array_length(v), 0);
+	json_object_put(a);
+	free(resp);
+
+	resp = request(sock, "{\"op\":\"status\",\"name\":\"x\"}");
+	a = json_tokener_parse(resp);
+	assert_true(json_object_object_get_ex(a, "error", &v));
+	assert_string_equal(json_object_get_string(v), "ENOENT");
+	json_object_put(a);
+	free(resp);
+
+	resp = request(sock, "not json");
+	a = json_tokener_parse(resp);
+	assert_true(json_object_object_get_ex(a, "error", &v));
+	assert_string_equal(json_object_get_string(v), "EBADMSG");
+	json_object_put(a);
+	free(resp);
+
+	/* A create is answered once the instance has failed; it is forgotten. */
+	resp = request(sock, "{\"op\":\"create\",\"name\":\"a\"}");
+	a = json_tokener_parse(resp);
+	assert_true(json_object_object_get_ex(a, "ok", &v));
+	assert_false(json_object_get_boolean(v));
+	json_object_put(a);
+	free(resp);
+	/* Its state directory was made below the state root. */
+	snprintf(st, sizeof(st), "%s/state/a", tmpdir);
+	assert_int_equal(access(st, F_OK), 0);
+
+	vtpm_manager_stop(s.mgr);
+	pthread_join(s.thread, NULL);
+	for (int i = 0; i < 100 && vtpm_manager_get_count(s.mgr); i++) {
+		poll(NULL, 0, 20);
+		vtpm_manager_dispatch(s.mgr);
+	}
+	assert_int_equal(vtpm_manager_get_count(s.mgr), 0);
+	vtpm_manager_unref(s.mgr);
+	assert_int_equal(access(sock, F_OK), -1);
+	vtpm_ctx_unref(ctx);
+	/* The instance's TPM may have manufactured its state before failing. */
+	{
+		DIR *d = opendir(st);
+		struct dirent *de;
+
+		while (d && (de = readdir(d)))
+			unlinkat(dirfd(d), de->d_name, 0);
+		if (d)
+			closedir(d);
+	}
+	rmdir(st);
+	snprintf(st, sizeof(st), "%s/state", tmpdir);
+	rmdir(st);
+	rmdir(run);
+}
+
+static int setup(void **state)
+{
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	return rmdir(tmpdir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_request_parse),
+		cmocka_unit_test(test_request_errors),
+		cmocka_unit_test(test_desc_round_trip),
+		cmocka_unit_test(test_error_response),
+		cmocka_unit_test(test_restart_backoff),
+		cmocka_unit_test(test_restart_window),
+		cmocka_unit_test(test_rundir),
+		cmocka_unit_test(test_protocol),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
