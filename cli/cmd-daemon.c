@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -41,6 +42,7 @@ static void daemon_usage(FILE *f)
 		"  --restart-burst N      deaths tolerated within the interval (default 5)\n"
 		"  --restart-interval S   the interval in seconds (default 60)\n"
 		"  --no-sandbox           instances keep capabilities, no seccomp (debugging)\n"
+		"  --no-spares            keep no pre-started TPMs for new instances\n"
 		"  -v, --verbose          log debugging details too\n"
 		"  -h, --help             show this help\n",
 		VTPM_MANAGER_RUN_DIR, VTPM_MANAGER_STATE_DIR);
@@ -62,15 +64,33 @@ static void bind_now(char *argv0_saved[])
 	unsetenv("LD_BIND_NOW");
 }
 
+/*
+ * The supervisor holds a pidfd and a pipe per instance, so the usual soft
+ * limit of 1024 descriptors would stop it near 500 instances.  It never
+ * uses select(2), so the soft limit may go up to the hard one, as the
+ * systemd unit's LimitNOFILE does.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int cmd_daemon(int argc, char *argv[])
 {
-	enum { OPT_RUN_DIR = 256, OPT_STATE_DIR, OPT_BURST, OPT_INTERVAL, OPT_NO_SANDBOX };
+	enum { OPT_RUN_DIR = 256, OPT_STATE_DIR, OPT_BURST, OPT_INTERVAL, OPT_NO_SANDBOX,
+	       OPT_NO_SPARES };
 	static const struct option options[] = {
 		{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 		{ "restart-burst", required_argument, NULL, OPT_BURST },
 		{ "restart-interval", required_argument, NULL, OPT_INTERVAL },
 		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
+		{ "no-spares", no_argument, NULL, OPT_NO_SPARES },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -119,6 +139,9 @@ int cmd_daemon(int argc, char *argv[])
 		case OPT_NO_SANDBOX:
 			mo.flags |= VTPM_MANAGER_NO_SANDBOX;
 			break;
+		case OPT_NO_SPARES:
+			mo.flags |= VTPM_MANAGER_NO_SPARES;
+			break;
 		case 'v':
 			verbose = true;
 			break;
@@ -142,6 +165,8 @@ int cmd_daemon(int argc, char *argv[])
 	}
 	bind_now(saved_argv);
 	free(saved_argv);
+
+	raise_fd_limit();
 
 	r = vtpm_ctx_new(&ctx);
 	if (r < 0) {

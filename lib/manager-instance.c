@@ -7,6 +7,9 @@
  */
 #include "config.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -80,19 +83,24 @@ static int fill_ready(struct vtpm_device *dev, struct vtpm_instance_ready *msg)
 	return 0;
 }
 
-/* Bring the instance up to the point of serving; undone by the caller. */
+/*
+ * Bring the instance up to the point of serving; undone by the caller.
+ * *@backend may already hold a started TPM (a spare's); else one is made.
+ */
 static int start(struct vtpm_ctx *ctx, const struct vtpm_instance_spec *spec,
 		 struct vtpm_backend **backend, struct vtpm_device **dev,
 		 struct vtpm_relay **relay, struct vtpm_ctrl **ctrl)
 {
 	int r;
 
-	r = vtpm_backend_new_libtpms(ctx, spec->version, spec->state_dir, spec->backend_flags,
-				     backend);
-	if (r < 0) {
-		err(ctx, "%s: cannot use state directory %s: %s", spec->name, spec->state_dir,
-		    strerror(-r));
-		return r;
+	if (!*backend) {
+		r = vtpm_backend_new_libtpms(ctx, spec->version, spec->state_dir,
+					     spec->backend_flags, backend);
+		if (r < 0) {
+			err(ctx, "%s: cannot use state directory %s: %s", spec->name,
+			    spec->state_dir, strerror(-r));
+			return r;
+		}
 	}
 	/*
 	 * The TPM first: the kernel sends its start-up commands as soon as the
@@ -141,29 +149,43 @@ static int confine(struct vtpm_ctx *ctx, const struct vtpm_instance_spec *spec)
 	return vtpm_sandbox_apply_seccomp(ctx, VTPM_SECCOMP_ALLOW_SOCKETS);
 }
 
-_Noreturn void vtpm_instance_main(struct vtpm_ctx *ctx, const struct vtpm_instance_spec *spec,
-				  int ready_fd, pid_t manager)
+/*
+ * Detach from the manager: default signals, die with it, and hold nothing
+ * of its but stdio and @keep[] (moved to fds 3, 4, ...).
+ */
+static void become_child(pid_t manager, int *keep, size_t n)
 {
-	struct vtpm_instance_ready msg = {};
-	struct vtpm_backend *backend = NULL;
-	struct vtpm_device *dev = NULL;
-	struct vtpm_relay *relay = NULL;
-	struct vtpm_ctrl *ctrl = NULL;
-	int r, status = INSTANCE_EXIT_FAIL;
-
 	setup_signals();
 	/* Stop (and save the state) when the manager goes away. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != manager)
 		_exit(INSTANCE_EXIT_FAIL);
-	/* Hold nothing of the manager's but the ready pipe and stdio. */
-	if (ready_fd != 3) {
-		if (dup2(ready_fd, 3) < 0)
-			_exit(INSTANCE_EXIT_FAIL);
-		ready_fd = 3;
+	for (size_t i = 0; i < n; i++) {
+		int want = 3 + (int)i;
+
+		if (keep[i] != want) {
+			/* dup2 onto a slot a later keeper holds would lose it. */
+			for (size_t j = i + 1; j < n; j++)
+				if (keep[j] == want && (keep[j] = dup(want)) < 0)
+					_exit(INSTANCE_EXIT_FAIL);
+			if (dup2(keep[i], want) < 0)
+				_exit(INSTANCE_EXIT_FAIL);
+			keep[i] = want;
+		}
 	}
-	close_range(4, ~0u, 0);
+	close_range(3 + (unsigned int)n, ~0u, 0);
 	setsid();
+}
+
+/* Serve @spec, with @backend already started or NULL; never returns. */
+static _Noreturn void serve(struct vtpm_ctx *ctx, const struct vtpm_instance_spec *spec,
+			    struct vtpm_backend *backend, int ready_fd)
+{
+	struct vtpm_instance_ready msg = {};
+	struct vtpm_device *dev = NULL;
+	struct vtpm_relay *relay = NULL;
+	struct vtpm_ctrl *ctrl = NULL;
+	int r, status = INSTANCE_EXIT_FAIL;
 
 	r = start(ctx, spec, &backend, &dev, &relay, &ctrl);
 	if (r == 0)
@@ -198,4 +220,159 @@ out:
 	vtpm_device_unref(dev);
 	vtpm_backend_unref(backend);
 	_exit(status);
+}
+
+_Noreturn void vtpm_instance_main(struct vtpm_ctx *ctx, const struct vtpm_instance_spec *spec,
+				  int ready_fd, pid_t manager)
+{
+	become_child(manager, &ready_fd, 1);
+	serve(ctx, spec, NULL, ready_fd);
+}
+
+/* ---- spares ---- */
+
+/* Remove a scratch directory and the state files a spare made in it. */
+void vtpm_spare_remove_scratch(const char *path)
+{
+	struct dirent *de;
+	DIR *d = opendir(path);
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+	rmdir(path);
+}
+
+/*
+ * Manufacture a TPM 2 on scratch state and do what the kernel's
+ * registration would make it do: TPM2_Startup(CLEAR), then the full
+ * TPM2_SelfTest that dominates a start (TPM 2.0 Part 3, 9.3 and 10.2).
+ */
+static struct vtpm_backend *prepare(struct vtpm_ctx *ctx, const char *scratch)
+{
+	static const uint8_t startup[] = { 0x80, 0x01, 0, 0, 0, 12, 0, 0, 0x01, 0x44, 0, 0 };
+	static const uint8_t self_test[] = { 0x80, 0x01, 0, 0, 0, 11, 0, 0, 0x01, 0x43, 1 };
+	const uint8_t *cmds[] = { startup, self_test };
+	const size_t lens[] = { sizeof(startup), sizeof(self_test) };
+	struct vtpm_backend *b = NULL;
+	uint8_t resp[VTPM_BUFFER_SIZE];
+	size_t len;
+
+	if (vtpm_backend_new_libtpms(ctx, VTPM_VERSION_2, scratch, 0, &b) < 0 ||
+	    vtpm_backend_start(b) < 0)
+		goto fail;
+	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {
+		if (vtpm_backend_process(b, cmds[i], lens[i], 0, resp, sizeof(resp), &len) < 0 ||
+		    len < 10 || resp[6] | resp[7] | resp[8] | resp[9])
+			goto fail;
+	}
+	return b;
+fail:
+	vtpm_backend_unref(b);
+	return NULL;
+}
+
+/* A directory that does not exist, or holds nothing. */
+static bool is_absent_or_empty(const char *path)
+{
+	struct dirent *de;
+	bool empty = true;
+	DIR *d = opendir(path);
+
+	if (!d)
+		return errno == ENOENT;
+	while (empty && (de = readdir(d)))
+		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+	closedir(d);
+	return empty;
+}
+
+bool vtpm_spare_can_adopt(const struct vtpm_instance_spec *spec)
+{
+	return spec->version == VTPM_VERSION_2 && !spec->backend_flags &&
+	       is_absent_or_empty(spec->state_dir);
+}
+
+/*
+ * Give the prepared TPM the requested state directory: only a new one,
+ * which the scratch directory then becomes.  The backend's open directory
+ * and its lock move with the rename.
+ */
+static int adopt(const char *scratch, const struct vtpm_instance_spec *spec)
+{
+	_cleanup_free_ char *parent = NULL;
+	int fd, r = 0;
+
+	if (!vtpm_spare_can_adopt(spec))
+		return -EEXIST;
+	if (rmdir(spec->state_dir) < 0 && errno != ENOENT)
+		return -errno;
+	if (rename(scratch, spec->state_dir) < 0)
+		return -errno;
+	/* Make the new name durable: later writes only fsync the state
+	 * directory itself, and a TPM must not vanish with a power cut. */
+	parent = strdup(spec->state_dir);
+	if (!parent)
+		return -ENOMEM;
+	fd = open(dirname(parent), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static int read_order(int fd, struct vtpm_spare_order *order)
+{
+	uint8_t *p = (uint8_t *)order;
+	size_t got = 0;
+
+	while (got < sizeof(*order)) {
+		ssize_t n = read(fd, p + got, sizeof(*order) - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+		got += (size_t)n;
+	}
+	order->name[sizeof(order->name) - 1] = '\0';
+	order->state_dir[sizeof(order->state_dir) - 1] = '\0';
+	order->ctrl_path[sizeof(order->ctrl_path) - 1] = '\0';
+	return 0;
+}
+
+_Noreturn void vtpm_spare_main(struct vtpm_ctx *ctx, const char *scratch, int order_fd,
+			       int ready_fd, pid_t manager)
+{
+	struct vtpm_instance_spec spec;
+	struct vtpm_spare_order order;
+	struct vtpm_backend *b;
+	int fds[2] = { ready_fd, order_fd };
+
+	become_child(manager, fds, ARRAY_SIZE(fds));
+	b = prepare(ctx, scratch);
+
+	/* End of file: the manager retired this spare. */
+	if (read_order(fds[1], &order) < 0) {
+		vtpm_backend_unref(b);
+		vtpm_spare_remove_scratch(scratch);
+		_exit(INSTANCE_EXIT_OK);
+	}
+	close(fds[1]);
+	spec = (struct vtpm_instance_spec){
+		.name = order.name, .version = (enum vtpm_version)order.version,
+		.state_dir = order.state_dir, .ctrl_path = order.ctrl_path,
+		.backend_flags = order.backend_flags, .sandbox = order.sandbox,
+	};
+	if (b && adopt(scratch, &spec) < 0) {
+		/* Existing state: this TPM is not the one asked for. */
+		vtpm_backend_unref(b);
+		b = NULL;
+	}
+	vtpm_spare_remove_scratch(scratch);
+	serve(ctx, &spec, b, fds[0]);
 }

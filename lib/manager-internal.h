@@ -141,6 +141,33 @@ struct vtpm_instance_spec {
 	bool sandbox;
 };
 
+/*
+ * What the manager sends a spare to make it an instance: the spec, by
+ * value (fixed size, one write on a pipe the spare reads until full).
+ */
+struct vtpm_spare_order {
+	char name[VTPM_MANAGER_NAME_MAX + 1];
+	int32_t version;
+	uint32_t backend_flags;
+	uint32_t sandbox;
+	char state_dir[PATH_MAX];
+	char ctrl_path[PATH_MAX];
+};
+
+/*
+ * A spare: manufacture and self-test a TPM 2 on @scratch (an empty
+ * directory) ahead of any request, then wait for an order on @order_fd.
+ * A new state directory gets the prepared TPM (scratch is renamed onto
+ * it); existing state starts as a normal instance.  Never returns.
+ */
+_Noreturn void vtpm_spare_main(struct vtpm_ctx *ctx, const char *scratch, int order_fd,
+			       int ready_fd, pid_t manager);
+/* Whether a spare's prepared TPM fits @spec: a TPM 2 on a new (absent or
+ * empty) state directory, nothing to resume. */
+bool vtpm_spare_can_adopt(const struct vtpm_instance_spec *spec);
+/* Remove a spare's scratch directory and its files. */
+void vtpm_spare_remove_scratch(const char *path);
+
 /* Serve the instance in the forked child; never returns. */
 _Noreturn void vtpm_instance_main(struct vtpm_ctx *ctx, const struct vtpm_instance_spec *spec,
 				  int ready_fd, pid_t manager);

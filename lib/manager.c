@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -79,6 +80,21 @@ struct instance {
 	struct conn *waiter;	/* a client waiting for it to be ready */
 };
 
+/*
+ * Spares: TPM 2 processes forked ahead of requests that have already
+ * manufactured and self-tested a TPM (about three quarters of a start), so
+ * that a create for a new state directory only makes the device.
+ */
+#define SPARES 2
+#define SPARE_PREFIX ".spare-"
+
+struct spare {
+	pid_t pid;
+	int order_fd;	/* our end of the order socket */
+	int ready_fd;	/* read end of the instance's ready pipe-to-be */
+	char *scratch;	/* its state until it gets an order */
+};
+
 struct vtpm_manager {
 	int refcount;
 	struct vtpm_ctx *ctx;
@@ -97,6 +113,8 @@ struct vtpm_manager {
 	unsigned int count;
 	struct conn *conns;
 	unsigned int n_conns;
+	struct spare spares[SPARES];
+	unsigned int n_spares;
 	bool dispatching;
 	volatile sig_atomic_t stop_requested;
 };
@@ -305,9 +323,179 @@ static void instance_forget(struct vtpm_manager *mgr, struct instance *inst)
 	}
 }
 
+/* ------------------------------------------------------------ spares */
+
+static void spare_drop(struct spare *sp)
+{
+	close_fd(&sp->order_fd);
+	close_fd(&sp->ready_fd);
+	free(sp->scratch);
+	sp->scratch = NULL;
+	sp->pid = 0;
+}
+
+static int spare_fork(struct vtpm_manager *mgr, struct spare *sp)
+{
+	int ready[2], order[2], r;
+	pid_t self = getpid();
+
+	*sp = (struct spare){ .order_fd = -1, .ready_fd = -1 };
+	r = make_dir(mgr->state_root, 0700);
+	if (r < 0)
+		return r;
+	if (asprintf(&sp->scratch, "%s/" SPARE_PREFIX "XXXXXX", mgr->state_root) < 0) {
+		sp->scratch = NULL;
+		return -ENOMEM;
+	}
+	if (!mkdtemp(sp->scratch)) {
+		r = -errno;
+		spare_drop(sp);
+		return r;
+	}
+	if (pipe2(ready, O_CLOEXEC) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	/* A socket, so that an order to a dead spare is EPIPE, not SIGPIPE. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, order) < 0) {
+		r = -errno;
+		close(ready[0]);
+		close(ready[1]);
+		goto fail;
+	}
+	sp->pid = fork();
+	if (sp->pid < 0) {
+		r = -errno;
+		close(ready[0]);
+		close(ready[1]);
+		close(order[0]);
+		close(order[1]);
+		goto fail;
+	}
+	if (sp->pid == 0) {
+		close(ready[0]);
+		close(order[1]);
+		vtpm_spare_main(mgr->ctx, sp->scratch, order[0], ready[1], self);
+	}
+	close(ready[1]);
+	close(order[0]);
+	sp->ready_fd = ready[0];
+	sp->order_fd = order[1];
+	return 0;
+fail:
+	rmdir(sp->scratch);
+	spare_drop(sp);
+	return r;
+}
+
+/* Keep SPARES spares; failures only cost the speed-up. */
+static void spares_fill(struct vtpm_manager *mgr)
+{
+	if (mgr->flags & VTPM_MANAGER_NO_SPARES)
+		return;
+	while (mgr->n_spares < SPARES) {
+		int r = spare_fork(mgr, &mgr->spares[mgr->n_spares]);
+
+		if (r < 0) {
+			warn(mgr->ctx, "cannot start a spare instance: %s", strerror(-r));
+			return;
+		}
+		mgr->n_spares++;
+	}
+}
+
+/* Retire every spare: end of file on its order socket, then reap it. */
+static void spares_retire(struct vtpm_manager *mgr)
+{
+	int64_t deadline = vtpm_now_ms() + STOP_TIMEOUT_MS;
+
+	for (unsigned int i = 0; i < mgr->n_spares; i++)
+		close_fd(&mgr->spares[i].order_fd);
+	for (unsigned int i = 0; i < mgr->n_spares; i++) {
+		struct spare *sp = &mgr->spares[i];
+
+		while (waitpid(sp->pid, NULL, WNOHANG) == 0) {
+			if (vtpm_now_ms() >= deadline) {
+				kill(sp->pid, SIGKILL);
+				waitpid(sp->pid, NULL, 0);
+				break;
+			}
+			poll(NULL, 0, 10);
+		}
+		vtpm_spare_remove_scratch(sp->scratch);
+		spare_drop(sp);
+	}
+	mgr->n_spares = 0;
+}
+
+/* Scratch directories of spares a killed manager left behind. */
+static void spares_remove_stale(struct vtpm_manager *mgr)
+{
+	struct dirent *de;
+	DIR *d = opendir(mgr->state_root);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *path = NULL;
+
+		if (strncmp(de->d_name, SPARE_PREFIX, strlen(SPARE_PREFIX)) != 0)
+			continue;
+		if (asprintf(&path, "%s/%s", mgr->state_root, de->d_name) < 0)
+			continue;
+		vtpm_spare_remove_scratch(path);
+	}
+	closedir(d);
+}
+
+/*
+ * Hand @spec to a live spare; its pid, the read end of its ready pipe and
+ * its scratch path (gone once it adopted the state) go to the caller.
+ * -ENOENT when none is left.
+ */
+static int spare_take(struct vtpm_manager *mgr, const struct vtpm_instance_spec *spec,
+		      pid_t *pid, int *ready_fd, char **scratch)
+{
+	struct vtpm_spare_order order = {
+		.version = spec->version, .backend_flags = spec->backend_flags,
+		.sandbox = spec->sandbox,
+	};
+
+	if (snprintf(order.name, sizeof(order.name), "%s", spec->name) >= (int)sizeof(order.name) ||
+	    snprintf(order.state_dir, sizeof(order.state_dir), "%s", spec->state_dir) >=
+		    (int)sizeof(order.state_dir) ||
+	    snprintf(order.ctrl_path, sizeof(order.ctrl_path), "%s", spec->ctrl_path) >=
+		    (int)sizeof(order.ctrl_path))
+		return -ENAMETOOLONG;
+
+	while (mgr->n_spares > 0) {
+		struct spare sp = mgr->spares[--mgr->n_spares];
+		int r = 0;
+
+		if (waitpid(sp.pid, NULL, WNOHANG) != 0)
+			r = -ECHILD; /* died idle: reaped now */
+		else if (vtpm_socket_write_all(sp.order_fd, &order, sizeof(order),
+					       vtpm_now_ms() + STOP_TIMEOUT_MS) < 0)
+			r = -EPIPE;
+		if (r < 0) {
+			kill(sp.pid, SIGKILL);
+			waitpid(sp.pid, NULL, 0);
+			vtpm_spare_remove_scratch(sp.scratch);
+			spare_drop(&sp);
+			continue;
+		}
+		*pid = sp.pid;
+		*ready_fd = TAKE_FD(sp.ready_fd);
+		*scratch = TAKE_PTR(sp.scratch);
+		spare_drop(&sp);
+		return 0;
+	}
+	return -ENOENT;
+}
+
 static int spawn(struct vtpm_manager *mgr, struct instance *inst)
 {
-	_cleanup_free_ char *ctrl_path = NULL;
+	_cleanup_free_ char *ctrl_path = NULL, *scratch = NULL;
 	struct vtpm_instance_spec spec;
 	int pipefd[2], pidfd, r;
 	pid_t pid, self = getpid();
@@ -324,20 +512,26 @@ static int spawn(struct vtpm_manager *mgr, struct instance *inst)
 	/* A resume applies to the first start only: a crash must not resume. */
 	inst->backend_flags &= ~VTPM_LIBTPMS_RESUME;
 
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		close(pipefd[0]);
+	/* Existing state cannot use a prepared TPM: leave the spares for new ones. */
+	if (vtpm_spare_can_adopt(&spec) &&
+	    spare_take(mgr, &spec, &pid, &pipefd[0], &scratch) == 0) {
+		spares_fill(mgr);
+	} else {
+		if (pipe2(pipefd, O_CLOEXEC) < 0)
+			return -errno;
+		pid = fork();
+		if (pid < 0) {
+			r = -errno;
+			close(pipefd[0]);
+			close(pipefd[1]);
+			return r;
+		}
+		if (pid == 0) {
+			close(pipefd[0]);
+			vtpm_instance_main(mgr->ctx, &spec, pipefd[1], self);
+		}
 		close(pipefd[1]);
-		return r;
 	}
-	if (pid == 0) {
-		close(pipefd[0]);
-		vtpm_instance_main(mgr->ctx, &spec, pipefd[1], self);
-	}
-	close(pipefd[1]);
 	inst->pid = pid;
 	inst->ready_fd = pipefd[0];
 	inst->status = VTPM_INSTANCE_STARTING;
@@ -349,6 +543,9 @@ static int spawn(struct vtpm_manager *mgr, struct instance *inst)
 		/* Without a pidfd we could not see it die: do not let it run. */
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
+		/* A spare killed before it adopted the state leaves its scratch. */
+		if (scratch)
+			vtpm_spare_remove_scratch(scratch);
 		inst->pid = 0;
 		close_fd(&inst->ready_fd);
 		return pidfd;
@@ -639,6 +836,7 @@ VTPM_EXPORT int vtpm_manager_shutdown(struct vtpm_manager *mgr)
 	size_t n = 0;
 	int r;
 
+	spares_retire(mgr);
 	if (!mgr->count)
 		return 0;
 	list = calloc(mgr->count, sizeof(*list));
@@ -869,7 +1067,7 @@ VTPM_EXPORT int vtpm_manager_new(struct vtpm_ctx *ctx, const struct vtpm_manager
 			return -EINVAL;
 		o = *opts;
 	}
-	if (o.flags & ~VTPM_MANAGER_NO_SANDBOX)
+	if (o.flags & ~(VTPM_MANAGER_NO_SANDBOX | VTPM_MANAGER_NO_SPARES))
 		return -EINVAL;
 	if ((o.run_dir && !vtpm_path_is_safe(o.run_dir)) ||
 	    (o.state_dir && !vtpm_path_is_safe(o.state_dir)))
@@ -993,6 +1191,9 @@ VTPM_EXPORT int vtpm_manager_listen(struct vtpm_manager *mgr, const char *path)
 		return r;
 	}
 	mgr->listen_fd = TAKE_FD(fd);
+	/* Serving requests from now on: have spares ready for them. */
+	spares_remove_stale(mgr);
+	spares_fill(mgr);
 	mgr->socket_path = TAKE_PTR(p);
 	return 0;
 }

@@ -46,6 +46,13 @@ expect "vtpmctl ctrl /run/x.sock " "info init locality reset shutdown stop"
 expect "vtpmctl ctrl /run/x.sock locality " "0 1 2 3 4"
 expect "vtpmctl lxc-hook --st" "--state-base"
 expect "vtpmctl cdi --re" "--remove"
+expect "vtpmctl daemon --no-" "--no-sandbox --no-spares"
+run=$(mktemp -d)
+mkdir "$run/web" "$run/db" "$run/half"
+touch "$run/web/instance.json" "$run/db/instance.json"
+expect "vtpmctl status --run-dir $run " "db web"
+expect "vtpmctl destroy --run-dir $run w" "web"
+rm -rf "$run"
 
 # Every subcommand of 'vtpmctl --help' is offered.
 offered=" $(complete_line "vtpmctl ") "
@@ -53,7 +60,7 @@ for cmd in $("$vtpmctl" --help | sed -n 's/^  \([a-z][a-z0-9-]*\) .*/\1/p'); do
 	[[ $offered == *" $cmd "* ]] || { echo "FAIL: subcommand '$cmd' is not completed"; status=1; }
 done
 # Every long option of each subcommand's --help is offered.
-for cmd in create ctrl state rules cdi oci-hook lxc-hook; do
+for cmd in create ctrl state rules cdi oci-hook lxc-hook daemon list status destroy restart; do
 	offered=" $(complete_line "vtpmctl $cmd --") "
 	# Option lines: "  -v, --verbose   text", "  --uid U, --gid G  text".
 	for opt in $("$vtpmctl" "$cmd" --help | sed -n 's/^ *\(-.*\)/\1/p' | sed 's/  .*//' |

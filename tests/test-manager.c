@@ -2,8 +2,9 @@
 /*
  * The instance manager's pieces that need no kernel: request parsing, the
  * instance description's JSON round trip, restart rate limiting on a fake
- * clock, runtime directories, and the request protocol end to end against
- * a manager without instances.
+ * clock, runtime directories, which creates may take a spare TPM, and the
+ * request protocol end to end against a manager without a driver (its
+ * spares are real libtpms TPMs).
  */
 #include "config.h"
 
@@ -299,6 +300,96 @@ static void test_rundir(void **state)
 	unlink(path);
 }
 
+/* ---- spares ---- */
+
+static void test_spare_can_adopt(void **state)
+{
+	char dir[PATH_MAX], file[PATH_MAX];
+	struct vtpm_instance_spec spec = {
+		.name = "a", .version = VTPM_VERSION_2, .state_dir = dir,
+	};
+
+	snprintf(dir, sizeof(dir), "%s/adopt", tmpdir);
+	snprintf(file, sizeof(file), "%s/tpm2-00.permall", dir);
+	assert_true(vtpm_spare_can_adopt(&spec)); /* absent */
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_true(vtpm_spare_can_adopt(&spec)); /* empty */
+	spec.version = VTPM_VERSION_1_2;
+	assert_false(vtpm_spare_can_adopt(&spec));
+	spec.version = VTPM_VERSION_2;
+	spec.backend_flags = VTPM_LIBTPMS_RESUME;
+	assert_false(vtpm_spare_can_adopt(&spec));
+	spec.backend_flags = 0;
+	close(open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+	assert_false(vtpm_spare_can_adopt(&spec)); /* existing state */
+	unlink(file);
+	rmdir(dir);
+}
+
+/* Entries of @dir whose name starts with ".spare-". */
+static int count_spares(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	while (d && (de = readdir(d)))
+		n += !strncmp(de->d_name, ".spare-", 7);
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Wait until @dir holds @want spares (a spare makes its directory when
+ * forked, so this is about scheduling only). */
+static int wait_spares(const char *dir, int want)
+{
+	int n = count_spares(dir);
+
+	for (int i = 0; i < 250 && n != want; i++) {
+		poll(NULL, 0, 20);
+		n = count_spares(dir);
+	}
+	return n;
+}
+
+/* With VTPM_MANAGER_NO_SPARES none is kept; either way, listening removes
+ * the scratch directories of a manager that was killed. */
+static void test_no_spares(void **state)
+{
+	struct vtpm_manager_options o = { .size = sizeof(o), .flags = VTPM_MANAGER_NO_SPARES };
+	char run[PATH_MAX - 64], st[PATH_MAX - 64], stale[PATH_MAX], file[PATH_MAX + 16];
+	struct vtpm_manager *mgr;
+	struct vtpm_ctx *ctx;
+
+	snprintf(run, sizeof(run), "%s/run", tmpdir);
+	snprintf(st, sizeof(st), "%s/state", tmpdir);
+	snprintf(stale, sizeof(stale), "%s/.spare-dead01", st);
+	snprintf(file, sizeof(file), "%s/tpm2-00.permall", stale);
+	assert_int_equal(mkdir(st, 0700), 0);
+	assert_int_equal(mkdir(stale, 0700), 0);
+	close(open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+	o.run_dir = run;
+	o.state_dir = st;
+	assert_int_equal(vtpm_ctx_new(&ctx), 0);
+	vtpm_ctx_set_log_priority(ctx, LOG_EMERG);
+	assert_int_equal(vtpm_manager_new(ctx, &o, &mgr), 0);
+	assert_int_equal(vtpm_manager_listen(mgr, NULL), 0);
+	assert_int_equal(access(stale, F_OK), -1);
+	poll(NULL, 0, 100);
+	assert_int_equal(count_spares(st), 0);
+	vtpm_manager_unref(mgr);
+	vtpm_ctx_unref(ctx);
+
+	/* A flag this version does not know. */
+	o.flags = 1u << 7;
+	assert_int_equal(vtpm_ctx_new(&ctx), 0);
+	assert_int_equal(vtpm_manager_new(ctx, &o, &mgr), -EINVAL);
+	vtpm_ctx_unref(ctx);
+	rmdir(st);
+	rmdir(run);
+}
+
 /* ---- the protocol end to end, against a manager with no driver ---- */
 
 struct server {
@@ -353,6 +444,9 @@ static void test_protocol(void **state)
 	assert_int_equal(vtpm_manager_create(s.mgr, "../x", NULL), -EINVAL);
 	assert_int_equal(vtpm_manager_destroy(s.mgr, "none"), -ENOENT);
 	assert_int_equal(vtpm_manager_get_timeout(s.mgr), -1);
+	/* Listening starts the spares. */
+	snprintf(st, sizeof(st), "%s/state", tmpdir);
+	assert_int_equal(wait_spares(st, 2), 2);
 	assert_int_equal(pthread_create(&s.thread, NULL, serve, &s), 0);
 
 	resp = request(sock, "{\"op\":\"list\"}");
@@ -387,6 +481,10 @@ static void test_protocol(void **state)
 	/* Its state directory was made below the state root. */
 	snprintf(st, sizeof(st), "%s/state/a", tmpdir);
 	assert_int_equal(access(st, F_OK), 0);
+	/* The create took a spare, which was replaced. */
+	snprintf(st, sizeof(st), "%s/state", tmpdir);
+	assert_int_equal(wait_spares(st, 2), 2);
+	snprintf(st, sizeof(st), "%s/state/a", tmpdir);
 
 	vtpm_manager_stop(s.mgr);
 	pthread_join(s.thread, NULL);
@@ -397,6 +495,10 @@ static void test_protocol(void **state)
 	assert_int_equal(vtpm_manager_get_count(s.mgr), 0);
 	vtpm_manager_unref(s.mgr);
 	assert_int_equal(access(sock, F_OK), -1);
+	/* Retired spares leave nothing behind. */
+	snprintf(st, sizeof(st), "%s/state", tmpdir);
+	assert_int_equal(count_spares(st), 0);
+	snprintf(st, sizeof(st), "%s/state/a", tmpdir);
 	vtpm_ctx_unref(ctx);
 	/* The instance's TPM may have manufactured its state before failing. */
 	{
@@ -435,6 +537,8 @@ int main(void)
 		cmocka_unit_test(test_restart_backoff),
 		cmocka_unit_test(test_restart_window),
 		cmocka_unit_test(test_rundir),
+		cmocka_unit_test(test_spare_can_adopt),
+		cmocka_unit_test(test_no_spares),
 		cmocka_unit_test(test_protocol),
 	};
 

@@ -104,6 +104,13 @@ enum vtpm_instance_status {
  *	without a seccomp filter (for debugging only).
  */
 #define VTPM_MANAGER_NO_SANDBOX (1u << 0)
+/*
+ * @VTPM_MANAGER_NO_SPARES: keep no spare instances.  By default, once
+ * listening, the manager keeps two TPM 2 processes that have manufactured
+ * and self-tested a TPM ahead of any request; a create for a new state
+ * directory takes one, skipping most of a start.
+ */
+#define VTPM_MANAGER_NO_SPARES (1u << 1)
 
 /**
  * struct vtpm_manager_options - how the manager works
@@ -113,7 +120,7 @@ enum vtpm_instance_status {
  *	NULL for VTPM_MANAGER_STATE_DIR
  * @restart_burst: deaths tolerated within @restart_interval_ms; 0 for 5
  * @restart_interval_ms: 0 for 60000
- * @flags: 0 or VTPM_MANAGER_NO_SANDBOX
+ * @flags: 0 or VTPM_MANAGER_NO_SANDBOX, VTPM_MANAGER_NO_SPARES
  */
 struct vtpm_manager_options {
 	size_t size;
