@@ -1,7 +1,8 @@
 #!/bin/sh
 # swtpm-ioctl.sh - Debian's swtpm_ioctl (swtpm-tools) drives our control
-# endpoint: init, info, save and load of every blob, stop, shutdown.  The
-# TPM is an in-process libtpms one behind tests/ctrl-server; no kernel.
+# endpoint: init, info, save and load of every blob, stop, shutdown; then
+# init, info and shutdown over loopback TCP.  The TPM is an in-process
+# libtpms one behind tests/ctrl-server; no kernel.
 set -eu
 
 server=${abs_top_builddir:-.}/tests/ctrl-server
@@ -80,3 +81,29 @@ pid=
 [ $rc -eq 0 ] || fail "ctrl-server exited with $rc after -s"
 [ ! -e "$sock" ] || fail "$sock left behind"
 pass "-s ends the server, which removes its socket"
+
+# The same endpoint on loopback TCP (swtpm_ioctl --tcp).
+port=$(python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])') || fail "no free loopback port"
+"$server" "$tmp/state" "tcp:127.0.0.1:$port" 2>"$tmp/server-tcp.log" &
+pid=$!
+tioctl() { timeout 10 swtpm_ioctl --tcp "127.0.0.1:$port" "$@"; }
+i=0
+until tioctl -c >/dev/null 2>&1; do
+	[ $i -lt 200 ] || fail "ctrl-server did not listen on 127.0.0.1:$port: $(cat "$tmp/server-tcp.log")"
+	kill -0 "$pid" 2>/dev/null || fail "ctrl-server (TCP) exited: $(cat "$tmp/server-tcp.log")"
+	sleep 0.05
+	i=$((i + 1))
+done
+tioctl -i || fail "swtpm_ioctl --tcp -i"
+tioctl --info 1 | grep -q '"family":"2.0"' || fail "swtpm_ioctl --tcp --info 1"
+tioctl --save permanent "$tmp/perm3" || fail "swtpm_ioctl --tcp --save permanent"
+cmp -s "$tmp/perm" "$tmp/perm3" || fail "the permanent state over TCP differs"
+tioctl -s || fail "swtpm_ioctl --tcp -s"
+rc=0
+wait "$pid" || rc=$?
+pid=
+[ $rc -eq 0 ] || fail "ctrl-server (TCP) exited with $rc after -s"
+pass "over TCP 127.0.0.1:$port: -c, -i, --info 1, --save permanent (same seeds), -s"

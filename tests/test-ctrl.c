@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "ctrl-proto.h"
+#include "loopback-port.h"
 #include "tpm2-cmd.h"
 #include "vtpm-internal.h"
 
@@ -595,6 +596,65 @@ static void test_stuck_client_blocks_nothing(void **state)
 	vtpm_ctrl_unref(c);
 }
 
+/* The endpoint on loopback TCP, as swtpm's --ctrl type=tcp: bound to the
+ * address asked for, serving our client alongside the data channel. */
+static void test_tcp_endpoint(void **state)
+{
+	struct fx *f = *state;
+	struct vtpm_ctrl_client *client;
+	struct runner run = { .relay = f->relay };
+	struct sockaddr_in sin;
+	struct vtpm_ctrl *c, *c2;
+	struct cmdbuf cmd;
+	pthread_t thread;
+	char addr[64], *info = NULL;
+	uint16_t port, unused;
+	uint32_t caps = 0;
+	int probe;
+
+	assert_int_equal(loopback_ports(&port, &unused), 0);
+	snprintf(addr, sizeof(addr), "tcp:127.0.0.1:%u", port);
+	assert_int_equal(vtpm_relay_attach_ctrl(f->relay, NULL), 0);
+	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, addr, NULL, &c), 0);
+	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, addr, NULL, &c2), -EADDRINUSE);
+	assert_int_equal(vtpm_relay_attach_ctrl(f->relay, c), 0);
+
+	/* Bound to the address given, not to every address: 127.0.0.2 is
+	 * loopback too, and refused. */
+	probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sin = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(port),
+				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1) };
+	assert_int_equal(connect(probe, (struct sockaddr *)&sin, sizeof(sin)), -1);
+	assert_int_equal(errno, ECONNREFUSED);
+	close(probe);
+
+	assert_int_equal(pthread_create(&thread, NULL, run_relay, &run), 0);
+	assert_int_equal(vtpm_ctrl_client_new(f->ctx, addr, 2000, &client), 0);
+	assert_int_equal(vtpm_ctrl_client_get_capability(client, &caps), 0);
+	assert_true(caps & PTM_CAP_GET_INFO);
+	assert_int_equal(vtpm_ctrl_client_init(client, 0), 0);
+	tpm2_startup(&cmd, TPM2_SU_CLEAR);
+	assert_int_equal(write(f->data[1], cmd.b, cmd.len), (ssize_t)cmd.len);
+	{
+		uint8_t resp[VTPM_BUFFER_SIZE];
+		struct pollfd pfd = { .fd = f->data[1], .events = POLLIN };
+
+		assert_int_equal(poll(&pfd, 1, 5000), 1);
+		assert_true(read(f->data[1], resp, sizeof(resp)) >= TPM_HEADER_SIZE);
+		assert_int_equal(resp_rc(resp), 0);
+	}
+	assert_int_equal(vtpm_ctrl_client_set_locality(client, 3), 0);
+	assert_int_equal(vtpm_ctrl_client_get_info(client, 1, &info), 0);
+	assert_non_null(strstr(info, "\"family\":\"2.0\""));
+	free(info);
+	assert_int_equal(vtpm_ctrl_client_shutdown(client), 0);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	assert_int_equal(run.r, 0);
+	vtpm_ctrl_client_unref(client);
+	assert_int_equal(vtpm_relay_attach_ctrl(f->relay, NULL), 0);
+	vtpm_ctrl_unref(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -606,6 +666,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_disconnect_mid_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unix_socket_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stuck_client_blocks_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_endpoint, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

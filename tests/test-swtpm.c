@@ -2,12 +2,14 @@
 /*
  * The swtpm backend against a real "swtpm socket" process: TPM 2 commands
  * through our relay, locality, state export and import, reconnecting after
- * swtpm restarts, and the timeout when swtpm hangs.  Skipped (77) when swtpm
+ * swtpm restarts, and the timeout when swtpm hangs; on Unix sockets and on
+ * loopback TCP.  Skipped (77) when swtpm
  * is not installed.
  */
 #include "config.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -23,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "loopback-port.h"
 #include "tpm2-cmd.h"
 #include "vtpm-internal.h"
 
@@ -30,6 +33,7 @@
 
 static char dir[] = "/tmp/test-swtpm-XXXXXX";
 static char data_addr[160], ctrl_addr[160], data_path[128], ctrl_path[128], tpmstate[160];
+static uint16_t data_port, ctrl_port; /* swtpm on TCP when not 0 */
 static pid_t swtpm_pid = -1;
 
 struct tpm {
@@ -51,13 +55,39 @@ static void stop_swtpm(void)
 	unlink(ctrl_path);
 }
 
-/* Start "swtpm socket" on our two Unix sockets; @flags for --flags or NULL. */
+/* Whether something accepts connections on 127.0.0.1:@port. */
+static bool tcp_listening(uint16_t port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port),
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static bool swtpm_listening(void)
+{
+	if (data_port)
+		return tcp_listening(ctrl_port) && tcp_listening(data_port);
+	return access(ctrl_path, F_OK) == 0 && access(data_path, F_OK) == 0;
+}
+
+/* Start "swtpm socket" on our two Unix sockets, or on loopback TCP when
+ * the ports are set; @flags for --flags or NULL. */
 static void start_swtpm(const char *flags)
 {
 	char server[200], ctrl[200];
 
-	snprintf(server, sizeof(server), "type=unixio,path=%s", data_path);
-	snprintf(ctrl, sizeof(ctrl), "type=unixio,path=%s", ctrl_path);
+	if (data_port) {
+		snprintf(server, sizeof(server), "type=tcp,bindaddr=127.0.0.1,port=%u", data_port);
+		snprintf(ctrl, sizeof(ctrl), "type=tcp,bindaddr=127.0.0.1,port=%u", ctrl_port);
+	} else {
+		snprintf(server, sizeof(server), "type=unixio,path=%s", data_path);
+		snprintf(ctrl, sizeof(ctrl), "type=unixio,path=%s", ctrl_path);
+	}
 	swtpm_pid = fork();
 	assert_true(swtpm_pid >= 0);
 	if (swtpm_pid == 0) {
@@ -69,7 +99,7 @@ static void start_swtpm(const char *flags)
 		_exit(127);
 	}
 	for (int i = 0; i < 500; i++) {
-		if (access(ctrl_path, F_OK) == 0 && access(data_path, F_OK) == 0)
+		if (swtpm_listening())
 			return;
 		usleep(10 * 1000);
 	}
@@ -137,6 +167,17 @@ static int setup(void **state)
 	snprintf(data_addr, sizeof(data_addr), "unix:%s", data_path);
 	snprintf(ctrl_addr, sizeof(ctrl_addr), "unix:%s", ctrl_path);
 	snprintf(tpmstate, sizeof(tpmstate), "dir=%s", dir);
+	data_port = ctrl_port = 0;
+	return 0;
+}
+
+/* The same, with swtpm on loopback TCP. */
+static int setup_tcp(void **state)
+{
+	setup(state);
+	assert_int_equal(loopback_ports(&data_port, &ctrl_port), 0);
+	snprintf(data_addr, sizeof(data_addr), "tcp:127.0.0.1:%u", data_port);
+	snprintf(ctrl_addr, sizeof(ctrl_addr), "tcp:127.0.0.1:%u", ctrl_port);
 	return 0;
 }
 
@@ -356,6 +397,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_commands_through_relay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_export_import, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconnect_and_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commands_through_relay, setup_tcp, teardown),
+		cmocka_unit_test_setup_teardown(test_reconnect_and_timeout, setup_tcp, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
 	};
 
