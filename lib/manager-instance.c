@@ -26,9 +26,12 @@
 
 /* Only ever set in the instance process, which runs one relay. */
 static struct vtpm_relay *serving_relay;
+/* A stop that came while starting, before there was a relay to stop. */
+static volatile sig_atomic_t stop_requested;
 
 static void on_stop_signal(int sig)
 {
+	stop_requested = 1;
 	if (serving_relay)
 		vtpm_relay_stop(serving_relay);
 }
@@ -156,7 +159,7 @@ static int confine(struct vtpm_ctx *ctx, const struct vtpm_instance_spec *spec)
 static void become_child(pid_t manager, int *keep, size_t n)
 {
 	setup_signals();
-	/* Stop (and save the state) when the manager goes away. */
+	/* Stop (and save the state) if the manager goes away while we start. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != manager)
 		_exit(INSTANCE_EXIT_FAIL);
@@ -198,8 +201,15 @@ static _Noreturn void serve(struct vtpm_ctx *ctx, const struct vtpm_instance_spe
 	report(ready_fd, &msg);
 	if (r < 0)
 		goto out;
+	/* Serving now: outlive the manager, whose successor takes us over
+	 * (the container keeps its device).  Until here, its death stops us. */
+	prctl(PR_SET_PDEATHSIG, 0);
 
 	serving_relay = relay;
+	if (stop_requested) {
+		status = INSTANCE_EXIT_OK;
+		goto out;
+	}
 	r = confine(ctx, spec);
 	if (r < 0) {
 		err(ctx, "%s: cannot confine the instance: %s", spec->name, strerror(-r));

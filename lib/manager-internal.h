@@ -115,6 +115,17 @@ int vtpm_rundir_write_desc(int dir_fd, const struct vtpm_mgr_desc *desc);
  * directory itself; other files are left, and then so is the directory
  * (-ENOTEMPTY).  A missing directory is not an error. */
 int vtpm_rundir_remove(const char *root, const char *name);
+/* Open "<root>/<name>" as it is, without clearing it. */
+int vtpm_rundir_open(const char *root, const char *name);
+/*
+ * What an earlier manager left in "<root>/<name>": its description into
+ * @desc and, if that instance still serves, a pidfd of its process in
+ * @pidfd (else -1).  The process counts only if it is the one listening on
+ * the control socket, so a reused pid is never taken for the instance.
+ * Returns 0, or -ENOENT / -EBADMSG (no usable description) / -errno.
+ */
+int vtpm_rundir_inspect(const char *root, const char *name, struct vtpm_mgr_desc *desc,
+			int *pidfd);
 
 #define VTPM_RUNDIR_PID "pid"
 #define VTPM_RUNDIR_CTRL "ctrl.sock"

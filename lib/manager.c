@@ -4,6 +4,8 @@
  * through a pidfd and a ready pipe, restarts the ones that die (rate
  * limited, see manager-restart.c) and serves the request protocol of
  * <vtpm/manager.h> on a Unix socket.  One epoll fd covers everything.
+ * Instances outlive a manager that dies; the next one to listen on the
+ * same run directory takes them over.
  */
 #include "config.h"
 
@@ -73,6 +75,7 @@ struct instance {
 	bool has_device;
 	bool ever_ready;	/* a first start that fails forgets the instance */
 	bool doomed;		/* forget it once its process is gone */
+	bool foreign;		/* taken over: not our child, no exit status */
 	int64_t started_ms;
 	int64_t restart_at_ms;
 	unsigned int restarts;
@@ -323,6 +326,50 @@ static void instance_forget(struct vtpm_manager *mgr, struct instance *inst)
 	}
 }
 
+/*
+ * A new instance, not yet in the list: its state directory is @state_dir
+ * or, if NULL, "<state root>/<name>".  -EBUSY if another instance has it.
+ */
+static int instance_new(struct vtpm_manager *mgr, const char *name, enum vtpm_version version,
+			unsigned int backend_flags, const char *state_dir, struct instance **out)
+{
+	struct instance *inst = calloc(1, sizeof(*inst));
+
+	if (!inst)
+		return -ENOMEM;
+	*inst = (struct instance){ .version = version, .backend_flags = backend_flags,
+				   .pidfd = -1, .ready_fd = -1, .dir_fd = -1,
+				   .pid_watch = { WATCH_PIDFD, inst },
+				   .ready_watch = { WATCH_READY, inst } };
+	snprintf(inst->name, sizeof(inst->name), "%s", name);
+	vtpm_restart_limit_init(&inst->limit, mgr->restart_burst, mgr->restart_interval_ms);
+	if (state_dir)
+		inst->state_dir = strdup(state_dir);
+	else if (asprintf(&inst->state_dir, "%s/%s", mgr->state_root, name) < 0)
+		inst->state_dir = NULL;
+	if (asprintf(&inst->runtime_dir, "%s/%s", mgr->run_dir, name) < 0)
+		inst->runtime_dir = NULL;
+	if (!inst->state_dir || !inst->runtime_dir) {
+		instance_free(inst);
+		return -ENOMEM;
+	}
+	for (struct instance *i = mgr->instances; i; i = i->next) {
+		if (strcmp(i->state_dir, inst->state_dir) == 0) {
+			instance_free(inst);
+			return -EBUSY;
+		}
+	}
+	*out = inst;
+	return 0;
+}
+
+static void instance_add(struct vtpm_manager *mgr, struct instance *inst)
+{
+	inst->next = mgr->instances;
+	mgr->instances = inst;
+	mgr->count++;
+}
+
 /* ------------------------------------------------------------ spares */
 
 static void spare_drop(struct spare *sp)
@@ -533,6 +580,7 @@ static int spawn(struct vtpm_manager *mgr, struct instance *inst)
 		close(pipefd[1]);
 	}
 	inst->pid = pid;
+	inst->foreign = false;
 	inst->ready_fd = pipefd[0];
 	inst->status = VTPM_INSTANCE_STARTING;
 	inst->has_device = false;
@@ -567,17 +615,32 @@ static int spawn(struct vtpm_manager *mgr, struct instance *inst)
 	return 0;
 }
 
-/* Reap the process, if it is gone; 1 if it was, 0 if not yet. */
+/*
+ * Reap the process, if it is gone; 1 if it was, 0 if not yet.  A process
+ * taken over from an earlier manager is not our child: its pidfd says
+ * whether it is gone, and its exit status is lost.
+ */
 static int reap(struct instance *inst, int *wstatus)
 {
+	struct pollfd pfd = { .fd = inst->pidfd, .events = POLLIN };
 	pid_t p;
 
 	if (inst->pid <= 0)
 		return 1;
 	p = waitpid(inst->pid, wstatus, WNOHANG);
-	if (p == 0)
-		return 0;
-	return 1;
+	if (p != -1 || errno != ECHILD)
+		return p != 0;
+	*wstatus = 0;
+	return inst->pidfd < 0 || poll(&pfd, 1, 0) == 1;
+}
+
+/* Wait for the end of a process sent SIGKILL. */
+static void reap_killed(struct instance *inst, int *wstatus)
+{
+	struct pollfd pfd = { .fd = inst->pidfd, .events = POLLIN };
+
+	if (waitpid(inst->pid, wstatus, 0) < 0 && inst->pidfd >= 0)
+		poll(&pfd, 1, 1000);
 }
 
 static void forget_process(struct vtpm_manager *mgr, struct instance *inst)
@@ -619,7 +682,7 @@ static int stop_processes(struct vtpm_manager *mgr, struct instance **list, size
 				warn(mgr->ctx, "%s: pid %ld did not stop in time: killing it",
 				     inst->name, (long)inst->pid);
 				kill(inst->pid, SIGKILL);
-				waitpid(inst->pid, &wstatus, 0);
+				reap_killed(inst, &wstatus);
 				ret = -ETIMEDOUT;
 				break;
 			}
@@ -666,7 +729,9 @@ static void on_death(struct vtpm_manager *mgr, struct instance *inst)
 	if (!reap(inst, &wstatus))
 		return;
 	forget_process(mgr, inst);
-	if (WIFSIGNALED(wstatus))
+	if (inst->foreign)
+		warn(mgr->ctx, "%s: pid %ld (taken over) ended", inst->name, (long)pid);
+	else if (WIFSIGNALED(wstatus))
 		warn(mgr->ctx, "%s: pid %ld killed by signal %d", inst->name, (long)pid,
 		     WTERMSIG(wstatus));
 	else
@@ -715,6 +780,126 @@ static void restart_due(struct vtpm_manager *mgr)
 	}
 }
 
+/* ------------------------------------------------------------ takeover */
+
+/* The device an instance reported, back from its description. */
+static bool ready_from_desc(const struct vtpm_mgr_desc *d, struct vtpm_instance_ready *ready)
+{
+	const char *base = strrchr(d->tpm.path, '/');
+
+	if (!d->tpm.present || sscanf(base ? base + 1 : d->tpm.path, "tpm%u", &ready->number) != 1)
+		return false;
+	ready->tpm_major = d->tpm.major;
+	ready->tpm_minor = d->tpm.minor;
+	ready->has_rm = d->tpmrm.present;
+	ready->rm_major = d->tpmrm.major;
+	ready->rm_minor = d->tpmrm.minor;
+	return true;
+}
+
+/* SIGTERM a process we hold a pidfd of and wait for its end; SIGKILL at
+ * the deadline. */
+static void stop_foreign(int pidfd)
+{
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+	if (syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0) == 0 &&
+	    poll(&pfd, 1, STOP_TIMEOUT_MS) == 0) {
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		poll(&pfd, 1, 1000);
+	}
+}
+
+/*
+ * Take over the instance an earlier manager left in "<run dir>/<name>":
+ * one still serving is watched again as it is (its device, and the
+ * container's nodes, stay); one whose process is gone is restarted on its
+ * state; one that had failed stays failed.
+ */
+static void take_over(struct vtpm_manager *mgr, const char *name)
+{
+	struct vtpm_mgr_desc d;
+	struct instance *inst;
+	int pidfd, r;
+
+	r = vtpm_rundir_inspect(mgr->run_dir, name, &d, &pidfd);
+	if (r < 0) {
+		warn(mgr->ctx, "%s/%s: no instance description to take over (%s): removing it",
+		     mgr->run_dir, name, strerror(-r));
+		vtpm_rundir_remove(mgr->run_dir, name);
+		return;
+	}
+	r = instance_new(mgr, name, d.version, 0, d.state_dir, &inst);
+	if (r < 0) {
+		err(mgr->ctx, "%s: cannot take over: %s", name, strerror(-r));
+		close_fd(&pidfd);
+		return;
+	}
+	inst->restarts = d.restarts;
+	inst->ever_ready = true;
+	if (pidfd >= 0 && ready_from_desc(&d, &inst->ready)) {
+		inst->dir_fd = vtpm_rundir_open(mgr->run_dir, name);
+		inst->pid = d.pid;
+		inst->pidfd = pidfd;
+		inst->foreign = true;
+		inst->has_device = true;
+		inst->status = VTPM_INSTANCE_RUNNING;
+		inst->started_ms = vtpm_now_ms();
+		r = inst->dir_fd < 0 ? inst->dir_fd : epoll_add(mgr, pidfd, &inst->pid_watch);
+		if (r < 0) {
+			err(mgr->ctx, "%s: cannot take over pid %ld: %s", name, (long)d.pid,
+			    strerror(-r));
+			instance_free(inst);
+			return;
+		}
+		instance_add(mgr, inst);
+		info(mgr->ctx, "%s: taken over: tpm%u served by pid %ld", name, inst->ready.number,
+		     (long)inst->pid);
+		return;
+	}
+	/* Caught starting, before it reported a device: start it afresh. */
+	if (pidfd >= 0) {
+		stop_foreign(pidfd);
+		close_fd(&pidfd);
+	}
+	inst->dir_fd = vtpm_rundir_create(mgr->run_dir, name);
+	if (inst->dir_fd < 0) {
+		err(mgr->ctx, "%s: cannot take over: %s", name, strerror(-inst->dir_fd));
+		instance_free(inst);
+		return;
+	}
+	instance_add(mgr, inst);
+	if (d.status == VTPM_INSTANCE_FAILED) {
+		inst->status = VTPM_INSTANCE_FAILED;
+		info(mgr->ctx, "%s: taken over as failed", name);
+	} else {
+		inst->status = VTPM_INSTANCE_RESTARTING;
+		inst->restart_at_ms = vtpm_now_ms();
+		warn(mgr->ctx, "%s: pid %ld is gone: restarting on %s", name, (long)d.pid,
+		     inst->state_dir);
+	}
+	publish(mgr, inst);
+}
+
+static void take_over_all(struct vtpm_manager *mgr)
+{
+	struct dirent *de;
+	DIR *d = opendir(mgr->run_dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (!vtpm_mgr_name_is_valid(de->d_name) ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		take_over(mgr, de->d_name);
+	}
+	closedir(d);
+}
+
 /* ------------------------------------------------------------ public: lifecycle */
 
 VTPM_EXPORT int vtpm_manager_create(struct vtpm_manager *mgr, const char *name,
@@ -743,31 +928,9 @@ VTPM_EXPORT int vtpm_manager_create(struct vtpm_manager *mgr, const char *name,
 	if (find(mgr, name))
 		return -EEXIST;
 
-	inst = calloc(1, sizeof(*inst));
-	if (!inst)
-		return -ENOMEM;
-	*inst = (struct instance){ .version = o.version, .backend_flags = o.backend_flags,
-				   .pidfd = -1, .ready_fd = -1, .dir_fd = -1,
-				   .pid_watch = { WATCH_PIDFD, inst },
-				   .ready_watch = { WATCH_READY, inst } };
-	strcpy(inst->name, name);
-	vtpm_restart_limit_init(&inst->limit, mgr->restart_burst, mgr->restart_interval_ms);
-	if (o.state_dir)
-		inst->state_dir = strdup(o.state_dir);
-	else if (asprintf(&inst->state_dir, "%s/%s", mgr->state_root, name) < 0)
-		inst->state_dir = NULL;
-	if (asprintf(&inst->runtime_dir, "%s/%s", mgr->run_dir, name) < 0)
-		inst->runtime_dir = NULL;
-	if (!inst->state_dir || !inst->runtime_dir) {
-		instance_free(inst);
-		return -ENOMEM;
-	}
-	for (struct instance *i = mgr->instances; i; i = i->next) {
-		if (strcmp(i->state_dir, inst->state_dir) == 0) {
-			instance_free(inst);
-			return -EBUSY;
-		}
-	}
+	r = instance_new(mgr, name, o.version, o.backend_flags, o.state_dir, &inst);
+	if (r < 0)
+		return r;
 	if (!o.state_dir) {
 		r = make_dir(inst->state_dir, 0700);
 		if (r < 0) {
@@ -784,9 +947,7 @@ VTPM_EXPORT int vtpm_manager_create(struct vtpm_manager *mgr, const char *name,
 	}
 	inst->dir_fd = r;
 
-	inst->next = mgr->instances;
-	mgr->instances = inst;
-	mgr->count++;
+	instance_add(mgr, inst);
 	r = spawn(mgr, inst);
 	if (r < 0) {
 		err(mgr->ctx, "%s: cannot start: %s", name, strerror(-r));
@@ -1191,6 +1352,9 @@ VTPM_EXPORT int vtpm_manager_listen(struct vtpm_manager *mgr, const char *path)
 		return r;
 	}
 	mgr->listen_fd = TAKE_FD(fd);
+	/* The run directory is ours now: what an earlier manager left there is
+	 * taken over before the first request can name it. */
+	take_over_all(mgr);
 	/* Serving requests from now on: have spares ready for them. */
 	spares_remove_stale(mgr);
 	spares_fill(mgr);

@@ -15,12 +15,18 @@
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -300,11 +306,97 @@ static void test_rundir(void **state)
 	unlink(path);
 }
 
+/* pidfd_open(2) works here (valgrind does not know it). */
+static bool has_pidfd(void)
+{
+	int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* What a new manager reads to take over an instance: the description, and
+ * a pidfd only for the process that serves the control socket. */
+static void test_rundir_inspect(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vtpm_mgr_desc d, back;
+	int fd, pidfd, sync[2], lfd;
+	pid_t child;
+	char c;
+
+	sample_desc(&d);
+	assert_int_equal(vtpm_rundir_inspect(tmpdir, "web-1", &back, &pidfd), -ENOENT);
+	fd = vtpm_rundir_create(tmpdir, "web-1");
+	assert_true(fd >= 0);
+
+	/* A child listening on ctrl.sock plays the instance. */
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/web-1/%s", tmpdir, VTPM_RUNDIR_CTRL);
+	assert_int_equal(pipe(sync), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 4) < 0)
+			_exit(1);
+		close(sync[0]);
+		close(sync[1]); /* ready */
+		pause();
+		_exit(0);
+	}
+	close(sync[1]);
+	assert_int_equal(read(sync[0], &c, 1), 0);
+	close(sync[0]);
+
+	d.pid = child;
+	assert_int_equal(vtpm_rundir_write_desc(fd, &d), 0);
+	assert_int_equal(vtpm_rundir_inspect(tmpdir, "web-1", &back, &pidfd), 0);
+	assert_int_equal(back.pid, child);
+	assert_string_equal(back.tpm.path, "/dev/tpm0");
+	if (has_pidfd())
+		assert_true(pidfd >= 0);
+	else
+		assert_int_equal(pidfd, -1); /* valgrind: no takeover without a pidfd */
+	if (pidfd >= 0)
+		close(pidfd);
+
+	/* A live process that is not the one serving (a reused pid): no pidfd. */
+	d.pid = getpid();
+	assert_int_equal(vtpm_rundir_write_desc(fd, &d), 0);
+	assert_int_equal(vtpm_rundir_inspect(tmpdir, "web-1", &back, &pidfd), 0);
+	assert_int_equal(pidfd, -1);
+
+	/* The instance gone: the description still, no pidfd. */
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	d.pid = child;
+	assert_int_equal(vtpm_rundir_write_desc(fd, &d), 0);
+	assert_int_equal(vtpm_rundir_inspect(tmpdir, "web-1", &back, &pidfd), 0);
+	assert_int_equal(pidfd, -1);
+	assert_int_equal(back.status, VTPM_INSTANCE_RUNNING);
+
+	/* Descriptions that cannot be trusted. */
+	strcpy(d.name, "other");
+	assert_int_equal(vtpm_rundir_write_desc(fd, &d), 0);
+	assert_int_equal(vtpm_rundir_inspect(tmpdir, "web-1", &back, &pidfd), -EBADMSG);
+	assert_int_equal(vtpm_write_file_atomic(fd, VTPM_RUNDIR_DESC, "{\"name\":\"web-1\"}", 17), 0);
+	assert_int_equal(vtpm_rundir_inspect(tmpdir, "web-1", &back, &pidfd), -EBADMSG);
+	assert_int_equal(vtpm_write_file_atomic(fd, VTPM_RUNDIR_DESC, "", 0), 0);
+	assert_int_equal(vtpm_rundir_inspect(tmpdir, "web-1", &back, &pidfd), -EBADMSG);
+	assert_int_equal(pidfd, -1);
+
+	unlinkat(fd, VTPM_RUNDIR_CTRL, 0);
+	close(fd);
+	assert_int_equal(vtpm_rundir_remove(tmpdir, "web-1"), 0);
+}
+
 /* ---- spares ---- */
 
 static void test_spare_can_adopt(void **state)
 {
-	char dir[PATH_MAX], file[PATH_MAX];
+	char dir[PATH_MAX - 32], file[PATH_MAX];
 	struct vtpm_instance_spec spec = {
 		.name = "a", .version = VTPM_VERSION_2, .state_dir = dir,
 	};
@@ -537,6 +629,7 @@ int main(void)
 		cmocka_unit_test(test_restart_backoff),
 		cmocka_unit_test(test_restart_window),
 		cmocka_unit_test(test_rundir),
+		cmocka_unit_test(test_rundir_inspect),
 		cmocka_unit_test(test_spare_can_adopt),
 		cmocka_unit_test(test_no_spares),
 		cmocka_unit_test(test_protocol),

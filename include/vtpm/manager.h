@@ -34,6 +34,11 @@
  * stays down, and its runtime directory stays for inspection, until it is
  * restarted or destroyed by request.
  *
+ * A serving instance outlives its manager if the manager dies (only a
+ * clean vtpm_manager_shutdown() or unref stops them), and the next manager
+ * to listen on the same run dir takes it over: the instance keeps its
+ * process and device, so a container keeps its nodes.
+ *
  * Request protocol of the manager's socket (vtpm_manager_listen()): a Unix
  * stream socket, mode 0600.  A client connects, sends one JSON object
  * (ended by a newline or by shutting down its sending side; at most
@@ -175,7 +180,12 @@ struct vtpm_manager *vtpm_manager_unref(struct vtpm_manager *mgr);
  * @path: NULL for "<run dir>/" VTPM_MANAGER_SOCKET
  *
  * A stale socket nobody listens on is replaced; the socket is removed when
- * the manager is freed.
+ * the manager is freed.  Then the instances an earlier manager left in the
+ * run dir are taken over: each one still serving (the process listening on
+ * its ctrl.sock is the pid its instance.json names) is watched again as it
+ * runs; one whose process is gone is restarted on its state directory;
+ * one marked "failed" stays so.  Directories without a readable
+ * instance.json are removed.
  *
  * Returns: 0; -EBUSY if already listening; -EADDRINUSE if another manager
  * listens at @path; -ENAMETOOLONG; or a negative errno from socket(2),
