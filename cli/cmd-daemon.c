@@ -19,9 +19,16 @@
 
 /* The manager the signal handlers stop; only set while it runs. */
 static struct vtpm_manager *running_manager;
+/* SIGHUP: hand the instances over to a fresh image of vtpmctl. */
+static volatile sig_atomic_t reexec_requested;
+/* Any of the signals, also before there was a manager to stop. */
+static volatile sig_atomic_t stop_signalled;
 
 static void on_stop_signal(int sig)
 {
+	if (sig == SIGHUP)
+		reexec_requested = 1;
+	stop_signalled = 1;
 	if (running_manager)
 		vtpm_manager_stop(running_manager);
 }
@@ -35,7 +42,9 @@ static void daemon_usage(FILE *f)
 		"Run the instance manager in the foreground: it creates, restarts and\n"
 		"destroys named vTPMs, one process each, on request through its socket\n"
 		"(see 'vtpmctl create --name', 'list', 'status', 'destroy', 'restart').\n"
-		"SIGTERM or SIGINT stops every instance cleanly (state saved) and exits.\n\n"
+		"SIGTERM or SIGINT stops every instance cleanly (state saved) and exits;\n"
+		"SIGHUP re-executes vtpmctl (after an upgrade, say), which takes the\n"
+		"instances over as they run.\n\n"
 		"Options:\n"
 		"  --run-dir DIR          runtime directories and the socket (default %s)\n"
 		"  --state-dir DIR        default state directories DIR/NAME (default %s)\n"
@@ -99,6 +108,7 @@ int cmd_daemon(int argc, char *argv[])
 	struct sigaction sa = { .sa_handler = on_stop_signal };
 	struct vtpm_manager *mgr = NULL;
 	struct vtpm_ctx *ctx = NULL;
+	char *exe = NULL;
 	unsigned long n;
 	bool verbose = false;
 	char **saved_argv;
@@ -164,41 +174,56 @@ int cmd_daemon(int argc, char *argv[])
 		return EXIT_FAIL;
 	}
 	bind_now(saved_argv);
-	free(saved_argv);
+	/* The installed binary, for SIGHUP: once the package is upgraded,
+	 * /proc/self/exe would still be the old one. */
+	exe = realpath("/proc/self/exe", NULL);
 
 	raise_fd_limit();
 
 	r = vtpm_ctx_new(&ctx);
 	if (r < 0) {
 		log_error("cannot create a library context: %s", strerror(-r));
-		return EXIT_FAIL;
+		goto out;
 	}
 	/* The supervisor's log is its instances' life: deaths, restarts. */
 	if (!secure_getenv("VTPM_LOG"))
 		vtpm_ctx_set_log_priority(ctx, verbose ? LOG_DEBUG : LOG_INFO);
-
-	r = vtpm_manager_new(ctx, &mo, &mgr);
-	if (r < 0) {
-		log_error("cannot start the manager: %s", strerror(-r));
-		goto out;
-	}
-	r = vtpm_manager_listen(mgr, NULL);
-	if (r < 0) {
-		log_error("cannot listen on %s/%s: %s", mo.run_dir ?: VTPM_MANAGER_RUN_DIR,
-			  VTPM_MANAGER_SOCKET,
-			  r == -EADDRINUSE ? "another vtpmctl daemon runs there" : strerror(-r));
-		goto out;
-	}
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	running_manager = mgr;
 
-	r = vtpm_manager_run(mgr);
-	running_manager = NULL;
+	for (;;) {
+		r = vtpm_manager_new(ctx, &mo, &mgr);
+		if (r < 0) {
+			log_error("cannot start the manager: %s", strerror(-r));
+			goto out;
+		}
+		/* Takes over what an earlier daemon (or image) left running. */
+		r = vtpm_manager_listen(mgr, NULL);
+		if (r < 0) {
+			log_error("cannot listen on %s/%s: %s", mo.run_dir ?: VTPM_MANAGER_RUN_DIR,
+				  VTPM_MANAGER_SOCKET,
+				  r == -EADDRINUSE ? "another vtpmctl daemon runs there" : strerror(-r));
+			goto out;
+		}
+		running_manager = mgr;
+		if (stop_signalled)
+			vtpm_manager_stop(mgr);
+		r = vtpm_manager_run(mgr);
+		running_manager = NULL;
+		if (r < 0 || !reexec_requested)
+			break;
+		/* The instances stay our children across execv(). */
+		vtpm_manager_release(mgr);
+		mgr = vtpm_manager_unref(mgr);
+		execv(exe ?: "/proc/self/exe", saved_argv);
+		log_error("cannot re-execute %s: %s; taking the instances over again",
+			  exe ?: "/proc/self/exe", strerror(errno));
+		reexec_requested = stop_signalled = 0;
+	}
 	if (r < 0)
 		log_error("the manager failed: %s", strerror(-r));
 	else
@@ -209,6 +234,8 @@ int cmd_daemon(int argc, char *argv[])
 out:
 	vtpm_manager_unref(mgr);
 	vtpm_ctx_unref(ctx);
+	free(saved_argv);
+	free(exe);
 	return ret;
 usage:
 	free(saved_argv);

@@ -75,7 +75,6 @@ struct instance {
 	bool has_device;
 	bool ever_ready;	/* a first start that fails forgets the instance */
 	bool doomed;		/* forget it once its process is gone */
-	bool foreign;		/* taken over: not our child, no exit status */
 	int64_t started_ms;
 	int64_t restart_at_ms;
 	unsigned int restarts;
@@ -580,7 +579,6 @@ static int spawn(struct vtpm_manager *mgr, struct instance *inst)
 		close(pipefd[1]);
 	}
 	inst->pid = pid;
-	inst->foreign = false;
 	inst->ready_fd = pipefd[0];
 	inst->status = VTPM_INSTANCE_STARTING;
 	inst->has_device = false;
@@ -615,23 +613,30 @@ static int spawn(struct vtpm_manager *mgr, struct instance *inst)
 	return 0;
 }
 
+enum reaped { STILL_RUNNING, REAPED, GONE_NO_STATUS };
+
 /*
- * Reap the process, if it is gone; 1 if it was, 0 if not yet.  A process
- * taken over from an earlier manager is not our child: its pidfd says
- * whether it is gone, and its exit status is lost.
+ * Reap the process, if it is gone.  One taken over from an earlier
+ * manager that was not our child (the manager died, rather than
+ * re-executed itself) cannot be waited for: its pidfd says whether it is
+ * gone, and its exit status is lost.
  */
-static int reap(struct instance *inst, int *wstatus)
+static enum reaped reap(struct instance *inst, int *wstatus)
 {
 	struct pollfd pfd = { .fd = inst->pidfd, .events = POLLIN };
 	pid_t p;
 
-	if (inst->pid <= 0)
-		return 1;
-	p = waitpid(inst->pid, wstatus, WNOHANG);
-	if (p != -1 || errno != ECHILD)
-		return p != 0;
 	*wstatus = 0;
-	return inst->pidfd < 0 || poll(&pfd, 1, 0) == 1;
+	if (inst->pid <= 0)
+		return GONE_NO_STATUS;
+	p = waitpid(inst->pid, wstatus, WNOHANG);
+	if (p > 0)
+		return REAPED;
+	if (p == 0)
+		return STILL_RUNNING;
+	if (errno != ECHILD || inst->pidfd < 0 || poll(&pfd, 1, 0) == 1)
+		return GONE_NO_STATUS;
+	return STILL_RUNNING;
 }
 
 /* Wait for the end of a process sent SIGKILL. */
@@ -674,7 +679,7 @@ static int stop_processes(struct vtpm_manager *mgr, struct instance **list, size
 
 		if (inst->pid <= 0)
 			continue;
-		while (!reap(inst, &wstatus)) {
+		while (reap(inst, &wstatus) == STILL_RUNNING) {
 			struct pollfd pfd = { .fd = inst->pidfd, .events = POLLIN };
 			int64_t left = deadline - vtpm_now_ms();
 
@@ -725,12 +730,14 @@ static void on_death(struct vtpm_manager *mgr, struct instance *inst)
 	int64_t now = vtpm_now_ms(), delay;
 	int wstatus = 0;
 	pid_t pid = inst->pid;
+	enum reaped how = reap(inst, &wstatus);
 
-	if (!reap(inst, &wstatus))
+	if (how == STILL_RUNNING)
 		return;
 	forget_process(mgr, inst);
-	if (inst->foreign)
-		warn(mgr->ctx, "%s: pid %ld (taken over) ended", inst->name, (long)pid);
+	if (how == GONE_NO_STATUS)
+		warn(mgr->ctx, "%s: pid %ld ended (not our child: no exit status)", inst->name,
+		     (long)pid);
 	else if (WIFSIGNALED(wstatus))
 		warn(mgr->ctx, "%s: pid %ld killed by signal %d", inst->name, (long)pid,
 		     WTERMSIG(wstatus));
@@ -797,9 +804,9 @@ static bool ready_from_desc(const struct vtpm_mgr_desc *d, struct vtpm_instance_
 	return true;
 }
 
-/* SIGTERM a process we hold a pidfd of and wait for its end; SIGKILL at
- * the deadline. */
-static void stop_foreign(int pidfd)
+/* SIGTERM a process we hold a pidfd of and wait for its end (SIGKILL at
+ * the deadline); reap it if it is our child (after a re-execution). */
+static void stop_by_pidfd(int pidfd, pid_t pid)
 {
 	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
 
@@ -808,6 +815,7 @@ static void stop_foreign(int pidfd)
 		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 		poll(&pfd, 1, 1000);
 	}
+	waitpid(pid, NULL, WNOHANG);
 }
 
 /*
@@ -841,7 +849,6 @@ static void take_over(struct vtpm_manager *mgr, const char *name)
 		inst->dir_fd = vtpm_rundir_open(mgr->run_dir, name);
 		inst->pid = d.pid;
 		inst->pidfd = pidfd;
-		inst->foreign = true;
 		inst->has_device = true;
 		inst->status = VTPM_INSTANCE_RUNNING;
 		inst->started_ms = vtpm_now_ms();
@@ -859,7 +866,7 @@ static void take_over(struct vtpm_manager *mgr, const char *name)
 	}
 	/* Caught starting, before it reported a device: start it afresh. */
 	if (pidfd >= 0) {
-		stop_foreign(pidfd);
+		stop_by_pidfd(pidfd, d.pid);
 		close_fd(&pidfd);
 	}
 	inst->dir_fd = vtpm_rundir_create(mgr->run_dir, name);
@@ -1009,6 +1016,24 @@ VTPM_EXPORT int vtpm_manager_shutdown(struct vtpm_manager *mgr)
 	while (mgr->instances)
 		instance_forget(mgr, mgr->instances);
 	return r;
+}
+
+VTPM_EXPORT int vtpm_manager_release(struct vtpm_manager *mgr)
+{
+	spares_retire(mgr);
+	while (mgr->instances) {
+		struct instance *inst = mgr->instances;
+
+		mgr->instances = inst->next;
+		mgr->count--;
+		answer_waiter(mgr, inst, -ECANCELED, "the manager handed its instances over");
+		epoll_del(mgr, inst->pidfd);
+		epoll_del(mgr, inst->ready_fd);
+		/* What it was, for the successor to read. */
+		publish(mgr, inst);
+		instance_free(inst);
+	}
+	return 0;
 }
 
 VTPM_EXPORT unsigned int vtpm_manager_get_count(const struct vtpm_manager *mgr)

@@ -22,7 +22,7 @@ command -v abidw >/dev/null && command -v abidiff >/dev/null ||
 dump() {
 	abidw --headers-dir "$headers" --drop-private-types --no-corpus-path \
 		--no-comp-dir-path --no-show-locs "$so" |
-		sed "s|path='[^']*/lib/|path='lib/|"
+		sed -E "s#path='[^']*/(lib|shared)/#path='\1/#"
 }
 
 if [ "${1-}" = --update ]; then

@@ -482,6 +482,32 @@ static void test_no_spares(void **state)
 	rmdir(run);
 }
 
+/* Releasing hands instances over and retires the spares. */
+static void test_release(void **state)
+{
+	struct vtpm_manager_options o = { .size = sizeof(o) };
+	char run[PATH_MAX - 64], st[PATH_MAX - 64];
+	struct vtpm_manager *mgr;
+	struct vtpm_ctx *ctx;
+
+	snprintf(run, sizeof(run), "%s/run", tmpdir);
+	snprintf(st, sizeof(st), "%s/state", tmpdir);
+	o.run_dir = run;
+	o.state_dir = st;
+	assert_int_equal(vtpm_ctx_new(&ctx), 0);
+	vtpm_ctx_set_log_priority(ctx, LOG_EMERG);
+	assert_int_equal(vtpm_manager_new(ctx, &o, &mgr), 0);
+	assert_int_equal(vtpm_manager_listen(mgr, NULL), 0);
+	assert_int_equal(wait_spares(st, 2), 2);
+	assert_int_equal(vtpm_manager_release(mgr), 0);
+	assert_int_equal(count_spares(st), 0);
+	assert_int_equal(vtpm_manager_get_count(mgr), 0);
+	vtpm_manager_unref(mgr);
+	vtpm_ctx_unref(ctx);
+	rmdir(st);
+	rmdir(run);
+}
+
 /* ---- the protocol end to end, against a manager with no driver ---- */
 
 struct server {
@@ -632,6 +658,7 @@ int main(void)
 		cmocka_unit_test(test_rundir_inspect),
 		cmocka_unit_test(test_spare_can_adopt),
 		cmocka_unit_test(test_no_spares),
+		cmocka_unit_test(test_release),
 		cmocka_unit_test(test_protocol),
 	};
 

@@ -234,6 +234,17 @@ void vtpm_manager_stop(struct vtpm_manager *mgr);
 int vtpm_manager_shutdown(struct vtpm_manager *mgr);
 
 /**
+ * vtpm_manager_release - let every instance go without stopping it, for a
+ * successor: spares are retired, the manager forgets its instances but
+ * leaves them serving and their runtime directories in place, and the next
+ * manager to listen on the run dir takes them over (see
+ * vtpm_manager_listen()).  For a daemon that re-executes itself, e.g.
+ * after an upgrade, without the containers losing their TPMs.  The manager
+ * then has no instances; unref frees it.  Returns 0.
+ */
+int vtpm_manager_release(struct vtpm_manager *mgr);
+
+/**
  * vtpm_manager_create - start an instance
  * @name: 1 to VTPM_MANAGER_NAME_MAX letters, digits, '-', '_' or '.',
  *	beginning with a letter or digit
