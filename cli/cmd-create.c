@@ -254,22 +254,6 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 	return 0;
 }
 
-/* Remove the temporary state directory and the files the TPM left in it. */
-void remove_temp_state_dir(const char *path)
-{
-	struct dirent *de;
-	DIR *d;
-
-	d = opendir(path);
-	if (!d)
-		return;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
-	rmdir(path);
-}
-
 static int write_pidfile(const char *path, pid_t pid)
 {
 	char buf[32];
@@ -559,7 +543,7 @@ out:
 	vtpm_backend_unref(backend);
 	vtpm_ctx_unref(ctx);
 	if (!o.state_dir && state_dir)
-		remove_temp_state_dir(temp_dir);
+		vtpm_remove_flat_dir(temp_dir);
 	if (o.pidfile && ret == EXIT_OK)
 		unlink(o.pidfile);
 	return ret;

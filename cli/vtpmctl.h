@@ -182,9 +182,6 @@ struct warden_cleanup {
 int warden_split(struct container_state *container, int device_fd,
 		 const struct warden_cleanup *cleanup);
 
-/* cmd-create.c: remove a temporary state directory and its files. */
-void remove_temp_state_dir(const char *path);
-
 /* ---- hook.c: servers started by runtime hooks ---- */
 
 struct hook_dirs {

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "file-util.h"
 #include "vtpmctl.h"
 
 /* The serving child the forwarding handler signals; set once, in the warden. */
@@ -95,7 +96,7 @@ int warden_split(struct container_state *container, int device_fd,
 	ret = wait_child(child);
 	container_detach(container);
 	if (cleanup->temp_state_dir)
-		remove_temp_state_dir(cleanup->temp_state_dir);
+		vtpm_remove_flat_dir(cleanup->temp_state_dir);
 	if (cleanup->pidfile && ret == EXIT_OK)
 		unlink(cleanup->pidfile);
 	fflush(NULL);

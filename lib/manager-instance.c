@@ -241,21 +241,6 @@ _Noreturn void vtpm_instance_main(struct vtpm_ctx *ctx, const struct vtpm_instan
 
 /* ---- spares ---- */
 
-/* Remove a scratch directory and the state files a spare made in it. */
-void vtpm_spare_remove_scratch(const char *path)
-{
-	struct dirent *de;
-	DIR *d = opendir(path);
-
-	if (!d)
-		return;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
-	rmdir(path);
-}
-
 /*
  * Manufacture a TPM 2 on scratch state and do what the kernel's
  * registration would make it do: TPM2_Startup(CLEAR), then the full
@@ -369,7 +354,7 @@ _Noreturn void vtpm_spare_main(struct vtpm_ctx *ctx, const char *scratch, int or
 	/* End of file: the manager retired this spare. */
 	if (read_order(fds[1], &order) < 0) {
 		vtpm_backend_unref(b);
-		vtpm_spare_remove_scratch(scratch);
+		vtpm_remove_flat_dir(scratch);
 		_exit(INSTANCE_EXIT_OK);
 	}
 	close(fds[1]);
@@ -383,6 +368,6 @@ _Noreturn void vtpm_spare_main(struct vtpm_ctx *ctx, const char *scratch, int or
 		vtpm_backend_unref(b);
 		b = NULL;
 	}
-	vtpm_spare_remove_scratch(scratch);
+	vtpm_remove_flat_dir(scratch);
 	serve(ctx, &spec, b, fds[0]);
 }

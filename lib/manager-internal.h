@@ -176,8 +176,6 @@ _Noreturn void vtpm_spare_main(struct vtpm_ctx *ctx, const char *scratch, int or
 /* Whether a spare's prepared TPM fits @spec: a TPM 2 on a new (absent or
  * empty) state directory, nothing to resume. */
 bool vtpm_spare_can_adopt(const struct vtpm_instance_spec *spec);
-/* Remove a spare's scratch directory and its files. */
-void vtpm_spare_remove_scratch(const char *path);
 
 /* Serve the instance in the forked child; never returns. */
 _Noreturn void vtpm_instance_main(struct vtpm_ctx *ctx, const struct vtpm_instance_spec *spec,

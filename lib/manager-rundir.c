@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -33,7 +34,8 @@ static int open_root(const char *root)
 	return fd < 0 ? -errno : fd;
 }
 
-int vtpm_rundir_create(const char *root, const char *name)
+/* Open "<root>/<name>", made first if @create; never through a symlink. */
+static int rundir_open(const char *root, const char *name, bool create)
 {
 	_cleanup_close_ int root_fd = -1;
 	int fd;
@@ -43,11 +45,20 @@ int vtpm_rundir_create(const char *root, const char *name)
 	root_fd = open_root(root);
 	if (root_fd < 0)
 		return root_fd;
-	if (mkdirat(root_fd, name, 0755) < 0 && errno != EEXIST)
+	if (create && mkdirat(root_fd, name, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	fd = openat(root_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ELOOP ? -ENOTDIR : -errno;
+	return fd;
+}
+
+int vtpm_rundir_create(const char *root, const char *name)
+{
+	int fd = rundir_open(root, name, true);
+
+	if (fd < 0)
+		return fd;
 	/* Left over from a run that ended without cleaning up. */
 	for (size_t i = 0; i < ARRAY_SIZE(rundir_files); i++)
 		unlinkat(fd, rundir_files[i], 0);
@@ -100,18 +111,7 @@ int vtpm_rundir_remove(const char *root, const char *name)
 
 int vtpm_rundir_open(const char *root, const char *name)
 {
-	_cleanup_close_ int root_fd = -1;
-	int fd;
-
-	if (!vtpm_mgr_name_is_valid(name))
-		return -EINVAL;
-	root_fd = open_root(root);
-	if (root_fd < 0)
-		return root_fd;
-	fd = openat(root_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ELOOP ? -ENOTDIR : -errno;
-	return fd;
+	return rundir_open(root, name, false);
 }
 
 /* The pid of the process listening on the Unix socket @dir_fd/@name, or -errno. */

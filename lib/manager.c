@@ -468,7 +468,7 @@ static void spares_retire(struct vtpm_manager *mgr)
 			}
 			poll(NULL, 0, 10);
 		}
-		vtpm_spare_remove_scratch(sp->scratch);
+		vtpm_remove_flat_dir(sp->scratch);
 		spare_drop(sp);
 	}
 	mgr->n_spares = 0;
@@ -489,7 +489,7 @@ static void spares_remove_stale(struct vtpm_manager *mgr)
 			continue;
 		if (asprintf(&path, "%s/%s", mgr->state_root, de->d_name) < 0)
 			continue;
-		vtpm_spare_remove_scratch(path);
+		vtpm_remove_flat_dir(path);
 	}
 	closedir(d);
 }
@@ -526,7 +526,7 @@ static int spare_take(struct vtpm_manager *mgr, const struct vtpm_instance_spec 
 		if (r < 0) {
 			kill(sp.pid, SIGKILL);
 			waitpid(sp.pid, NULL, 0);
-			vtpm_spare_remove_scratch(sp.scratch);
+			vtpm_remove_flat_dir(sp.scratch);
 			spare_drop(&sp);
 			continue;
 		}
@@ -591,7 +591,7 @@ static int spawn(struct vtpm_manager *mgr, struct instance *inst)
 		waitpid(pid, NULL, 0);
 		/* A spare killed before it adopted the state leaves its scratch. */
 		if (scratch)
-			vtpm_spare_remove_scratch(scratch);
+			vtpm_remove_flat_dir(scratch);
 		inst->pid = 0;
 		close_fd(&inst->ready_fd);
 		return pidfd;

@@ -2,6 +2,7 @@
 /* Crash-safe whole-file replacement and bounded whole-file reads. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -151,4 +152,18 @@ int vtpm_read_file(int dir_fd, const char *name, size_t max, uint8_t **data, siz
 	*data = TAKE_PTR(buf);
 	*len = got;
 	return 0;
+}
+
+void vtpm_remove_flat_dir(const char *path)
+{
+	struct dirent *de;
+	DIR *d = opendir(path);
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+	rmdir(path);
 }

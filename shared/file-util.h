@@ -33,4 +33,8 @@ int vtpm_is_atomic_temp_of(const char *name, const char *base);
  * symlinks are refused (-ELOOP), other non-regular files give -EBADMSG. */
 int vtpm_read_file(int dir_fd, const char *name, size_t max, uint8_t **data, size_t *len);
 
+/* Remove the directory @path and the files in it (not subdirectories: a
+ * directory holding any stays).  Missing is fine; errors are ignored. */
+void vtpm_remove_flat_dir(const char *path);
+
 #endif
