@@ -1,22 +1,29 @@
 # Helpers for the container scenarios (tests/vm/container-*.vm), sourced
-# after lib.sh: a busybox bundle for runc and a TPM probe for inside it.
+# after lib.sh: a busybox root (a bundle for runc) and a TPM probe for
+# inside it.
 
-# make_bundle DIR: DIR/rootfs with a static busybox and every applet,
-# DIR/config.json from 'runc spec' (read-write root, no terminal), and
-# DIR/rootfs/probe.sh (see below).
-make_bundle() {
-	b=$1
+# make_rootfs DIR: a static busybox with every applet in DIR/bin, the
+# usual mount points, and DIR/probe.sh (see below).
+make_rootfs() {
+	r=$1
 	bb=$(command -v busybox) || skip "busybox not installed"
 	file -L "$bb" 2>/dev/null | grep -q 'statically linked' || skip "$bb is not static (install busybox-static)"
-	mkdir -p "$b/rootfs/bin" "$b/rootfs/dev" "$b/rootfs/proc" "$b/rootfs/sys" "$b/rootfs/tmp"
-	cp "$bb" "$b/rootfs/bin/busybox"
+	mkdir -p "$r/bin" "$r/dev" "$r/proc" "$r/sys" "$r/tmp"
+	cp "$bb" "$r/bin/busybox"
 	for a in $("$bb" --list); do
-		[ -e "$b/rootfs/bin/$a" ] || ln -s busybox "$b/rootfs/bin/$a"
+		[ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"
 	done
+	write_probe "$r/probe.sh"
+}
+
+# make_bundle DIR: DIR/rootfs from make_rootfs and DIR/config.json from
+# 'runc spec' (read-write root, no terminal).
+make_bundle() {
+	b=$1
+	make_rootfs "$b/rootfs"
 	(cd "$b" && runc spec) || fail "runc spec"
 	jq '.process.terminal = false | .root.readonly = false' "$b/config.json" >"$b/config.tmp" &&
 		mv "$b/config.tmp" "$b/config.json"
-	write_probe "$b/rootfs/probe.sh"
 }
 
 # config_edit DIR JQ-FILTER [jq args...]: rewrite DIR/config.json.
