@@ -20,6 +20,8 @@ struct vtpm_ctx {
 	int refcount;
 	int log_priority;
 	vtpm_log_fn log_fn;
+	vtpm_log_msg_fn log_msg_fn;	/* when set, instead of log_fn */
+	void *log_msg_userdata;
 	void *userdata;
 	char *paths[ARRAY_SIZE(default_paths)];
 };
@@ -34,13 +36,28 @@ static void log_stderr(struct vtpm_ctx *ctx, int priority, const char *file,
 	fputc('\n', stderr);
 }
 
+/* Format into a bounded buffer on the stack: logging never allocates, so it
+ * works when memory is short, and a message is cut rather than lost. */
+static void log_formatted(struct vtpm_ctx *ctx, int priority, const char *file,
+			  int line, const char *fn, const char *format, va_list args)
+{
+	char msg[VTPM_LOG_MSG_MAX];
+
+	if (vsnprintf(msg, sizeof(msg), format, args) < 0)
+		snprintf(msg, sizeof(msg), "(unformattable message: %s)", format);
+	ctx->log_msg_fn(ctx->log_msg_userdata, priority, file, line, fn, msg);
+}
+
 void vtpm_log(struct vtpm_ctx *ctx, int priority, const char *file, int line,
 	      const char *fn, const char *format, ...)
 {
 	va_list args;
 
 	va_start(args, format);
-	ctx->log_fn(ctx, priority, file, line, fn, format, args);
+	if (ctx->log_msg_fn)
+		log_formatted(ctx, priority, file, line, fn, format, args);
+	else
+		ctx->log_fn(ctx, priority, file, line, fn, format, args);
 	va_end(args);
 }
 
@@ -106,6 +123,16 @@ VTPM_EXPORT struct vtpm_ctx *vtpm_ctx_unref(struct vtpm_ctx *ctx)
 VTPM_EXPORT void vtpm_ctx_set_log_fn(struct vtpm_ctx *ctx, vtpm_log_fn log_fn)
 {
 	ctx->log_fn = log_fn ? log_fn : log_stderr;
+	ctx->log_msg_fn = NULL;
+	ctx->log_msg_userdata = NULL;
+}
+
+VTPM_EXPORT void vtpm_ctx_set_log_msg_fn(struct vtpm_ctx *ctx, vtpm_log_msg_fn log_fn,
+					 void *userdata)
+{
+	ctx->log_fn = log_stderr;
+	ctx->log_msg_fn = log_fn;
+	ctx->log_msg_userdata = log_fn ? userdata : NULL;
 }
 
 VTPM_EXPORT int vtpm_ctx_get_log_priority(const struct vtpm_ctx *ctx)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -25,6 +26,111 @@ static void capture_log(struct vtpm_ctx *ctx, int priority, const char *file, in
 
 	(*counter)++;
 	vsnprintf(last_message, sizeof(last_message), format, args);
+}
+
+struct captured {
+	int calls;
+	int priority;
+	char msg[VTPM_LOG_MSG_MAX + 16];
+	size_t len;
+};
+
+static void capture_msg(void *userdata, int priority, const char *file, int line,
+			const char *fn, const char *msg)
+{
+	struct captured *c = userdata;
+
+	c->calls++;
+	c->priority = priority;
+	c->len = strlen(msg);
+	assert_true(c->len < VTPM_LOG_MSG_MAX);
+	snprintf(c->msg, sizeof(c->msg), "%s", msg);
+	assert_non_null(file);
+	assert_true(line > 0);
+	assert_non_null(fn);
+}
+
+/* The formatted form: own user data, bounded, and either setter wins. */
+static void test_log_msg_fn(void **state)
+{
+	struct captured c = {}, old = {};
+	char longest[VTPM_LOG_MSG_MAX * 2];
+	struct vtpm_ctx *ctx;
+	struct vtpm_device *dev;
+
+	assert_int_equal(vtpm_ctx_new(&ctx), 0);
+	vtpm_ctx_set_userdata(ctx, &old.calls);
+	vtpm_ctx_set_log_msg_fn(ctx, capture_msg, &c);
+	/* vtpm_ctx_set_userdata() is the caller's; the log function has its own. */
+	assert_ptr_equal(vtpm_ctx_get_userdata(ctx), &old.calls);
+	assert_int_equal(vtpm_ctx_set_path(ctx, VTPM_PATH_VTPMX, "/nonexistent/vtpmx"), 0);
+	assert_int_equal(vtpm_device_new(ctx, VTPM_VERSION_2, &dev), -ENOENT);
+	assert_int_equal(c.calls, 1);
+	assert_int_equal(c.priority, LOG_ERR);
+	assert_non_null(strstr(c.msg, "/nonexistent/vtpmx"));
+
+	/* Below the priority nothing is formatted or passed. */
+	vtpm_ctx_set_log_priority(ctx, LOG_ERR);
+	info(ctx, "not %s", "passed");
+	assert_int_equal(c.calls, 1);
+	vtpm_ctx_set_log_priority(ctx, LOG_DEBUG);
+	info(ctx, "number %d", 42);
+	assert_int_equal(c.calls, 2);
+	assert_int_equal(c.priority, LOG_INFO);
+	assert_string_equal(c.msg, "number 42");
+
+	/* A message longer than the limit is cut, not lost. */
+	memset(longest, 'x', sizeof(longest) - 1);
+	longest[sizeof(longest) - 1] = '\0';
+	err(ctx, "%s", longest);
+	assert_int_equal(c.calls, 3);
+	assert_int_equal(c.len, VTPM_LOG_MSG_MAX - 1);
+
+	/* The va_list form replaces it ... */
+	logged = 0;
+	vtpm_ctx_set_userdata(ctx, &logged);
+	vtpm_ctx_set_log_fn(ctx, capture_log);
+	err(ctx, "to the old form");
+	assert_int_equal(logged, 1);
+	assert_int_equal(c.calls, 3);
+	assert_string_equal(last_message, "to the old form");
+	/* ... and the other way round. */
+	vtpm_ctx_set_log_msg_fn(ctx, capture_msg, &c);
+	err(ctx, "to the new form");
+	assert_int_equal(logged, 1);
+	assert_int_equal(c.calls, 4);
+	assert_string_equal(c.msg, "to the new form");
+	vtpm_ctx_unref(ctx);
+}
+
+/* NULL restores stderr: a message then reaches file descriptor 2. */
+static void test_log_msg_fn_reset(void **state)
+{
+	struct captured c = {};
+	struct vtpm_ctx *ctx;
+	char buf[256] = "";
+	int pipefd[2], saved;
+	ssize_t n;
+
+	assert_int_equal(vtpm_ctx_new(&ctx), 0);
+	vtpm_ctx_set_log_msg_fn(ctx, capture_msg, &c);
+	vtpm_ctx_set_log_msg_fn(ctx, NULL, &c);
+	assert_int_equal(pipe(pipefd), 0);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(pipefd[1], STDERR_FILENO), STDERR_FILENO);
+	err(ctx, "back on stderr");
+	fflush(stderr);
+	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	close(pipefd[1]);
+	n = read(pipefd[0], buf, sizeof(buf) - 1);
+	close(pipefd[0]);
+	assert_true(n > 0);
+	assert_non_null(strstr(buf, "back on stderr"));
+	assert_int_equal(c.calls, 0);
+	vtpm_ctx_unref(ctx);
 }
 
 static void test_paths(void **state)
@@ -114,6 +220,8 @@ int main(void)
 		cmocka_unit_test(test_refcount),
 		cmocka_unit_test(test_log_priority_from_environment),
 		cmocka_unit_test(test_missing_driver_is_reported),
+		cmocka_unit_test(test_log_msg_fn),
+		cmocka_unit_test(test_log_msg_fn_reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

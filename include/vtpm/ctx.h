@@ -5,7 +5,11 @@
  *
  * Thread safety: a context and the objects made from it may be used from one
  * thread at a time.  Distinct contexts never share state and may be used from
- * different threads concurrently.
+ * different threads concurrently.  The exceptions, callable from any thread
+ * (and from a signal handler) while another uses the object, are
+ * vtpm_relay_stop() and vtpm_manager_stop().  The log function runs in the
+ * thread that made the call which logs.  The library keeps no global state
+ * and installs no signal handlers.
  */
 #ifndef VTPM_CTX_H
 #define VTPM_CTX_H
@@ -50,8 +54,40 @@ typedef void (*vtpm_log_fn)(struct vtpm_ctx *ctx, int priority,
 			    const char *file, int line, const char *fn,
 			    const char *format, va_list args);
 
-/** vtpm_ctx_set_log_fn - replace the log function; NULL restores stderr. */
+/**
+ * vtpm_ctx_set_log_fn - replace the log function; NULL restores stderr.
+ * It replaces a function set with vtpm_ctx_set_log_msg_fn() too.
+ */
 void vtpm_ctx_set_log_fn(struct vtpm_ctx *ctx, vtpm_log_fn log_fn);
+
+/** VTPM_LOG_MSG_MAX - longest message a vtpm_log_msg_fn receives, in bytes. */
+#define VTPM_LOG_MSG_MAX 4096
+
+/**
+ * vtpm_log_msg_fn - receives every log message, already formatted
+ * @userdata: the pointer given to vtpm_ctx_set_log_msg_fn()
+ * @priority: a syslog priority (LOG_ERR, LOG_INFO, LOG_DEBUG, ...)
+ * @file, @line, @fn: where in libvtpm the message comes from
+ * @msg: the message, without a trailing newline, at most
+ *	VTPM_LOG_MSG_MAX - 1 bytes (longer ones are cut); valid only during
+ *	the call
+ *
+ * For bindings that cannot take a va_list (cgo, ctypes, Rust without
+ * nightly): the same messages as vtpm_log_fn, formatted by the library.
+ */
+typedef void (*vtpm_log_msg_fn)(void *userdata, int priority, const char *file,
+				int line, const char *fn, const char *msg);
+
+/**
+ * vtpm_ctx_set_log_msg_fn - send log messages to @log_fn, formatted
+ * @log_fn: NULL restores stderr
+ * @userdata: passed to every call of @log_fn; independent of
+ *	vtpm_ctx_set_userdata()
+ *
+ * It replaces a function set with vtpm_ctx_set_log_fn(), and the other way
+ * round: the last one set receives the messages.
+ */
+void vtpm_ctx_set_log_msg_fn(struct vtpm_ctx *ctx, vtpm_log_msg_fn log_fn, void *userdata);
 
 /** vtpm_ctx_get_log_priority - the current syslog priority threshold. */
 int vtpm_ctx_get_log_priority(const struct vtpm_ctx *ctx);
