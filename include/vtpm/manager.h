@@ -59,9 +59,21 @@
  * "errno": 17, "message": "..."} where "error" is the errno name of the
  * documented failure of the matching vtpm_manager_*() call.
  *
- * Thread safety: as for every libvtpm object (see ctx.h).  The manager
- * reaps only the children it forked (through pidfds): it needs no SIGCHLD
+ * Thread safety: as for every libvtpm object (see ctx.h); vtpm_manager_stop()
+ * may be called from any thread or a signal handler.  The manager reaps
+ * only the children it forked (through pidfds): it needs no SIGCHLD
  * handler, but the caller must not set SIGCHLD to SIG_IGN.
+ *
+ * Fork without exec: vtpm_manager_create(), vtpm_manager_restart(),
+ * vtpm_manager_listen() (spares, take-over) and vtpm_manager_dispatch()
+ * (restarts, spares) fork(2) the calling process and run the instance in
+ * the child without exec.  The child has one thread and a copy of the
+ * caller's memory; it closes every descriptor but stdio and its own at
+ * once, and calls the context's log function.  So run the manager in a
+ * process of its own (as "vtpmctl daemon" does): not in a process whose
+ * other threads may hold locks across the fork, nor with a log function
+ * that cannot run in a forked child (a Go or Python runtime's).  Embedders
+ * that only want instances use the client calls below, which never fork.
  */
 #ifndef VTPM_MANAGER_H
 #define VTPM_MANAGER_H
