@@ -8,6 +8,11 @@
 #include "vtpm-internal.h"
 #include "wire.h"
 
+/* A blob type on the wire is the public enum's value, passed as it is. */
+_Static_assert(PTM_BLOB_TYPE_PERMANENT == VTPM_STATE_PERMANENT, "blob type differs");
+_Static_assert(PTM_BLOB_TYPE_VOLATILE == VTPM_STATE_VOLATILE, "blob type differs");
+_Static_assert(PTM_BLOB_TYPE_SAVESTATE == VTPM_STATE_SAVESTATE, "blob type differs");
+
 int vtpm_ctrl_blob_encode(const uint8_t *data, size_t len, uint8_t **out, size_t *out_len)
 {
 	size_t total = SWTPM_BLOB_HEADER_SIZE + 2 * SWTPM_TLV_HEADER_SIZE + len;
