@@ -33,8 +33,10 @@
 #define MAX_PROGS 64
 /* The kernel's BPF_MAXINSNS for unprivileged loads; device programs are small. */
 #define MAX_INSNS 65536
-/* BPF_REG_AX, the verifier's scratch register for constant blinding. */
-#define BPF_REG_MAX_VALID 10
+/* The last register a program may name (the read-only frame pointer).  A
+ * translated program may also hold BPF_REG_AX, the verifier's scratch
+ * register for constant blinding, which a load rejects. */
+#define BPF_REG_MAX_VALID BPF_REG_10
 
 static const char prog_license[] = "LGPL-2.1-or-later";
 static const char prog_name[] = "vtpm_devcg";
@@ -62,27 +64,35 @@ static struct bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off,
  * ours, return 1 (allow)"; otherwise fall through to the original program
  * with r1 (the context) untouched.  struct bpf_cgroup_dev_ctx is in
  * <linux/bpf.h>: access_type = (BPF_DEVCG_ACC_* << 16) | BPF_DEVCG_DEV_*.
+ * The prefix writes only r0 and r2..r4: at entry just r1 and the frame
+ * pointer hold values, so a program the verifier accepted never reads the
+ * others before it writes them.
  */
+#define REG_CTX BPF_REG_1	/* the program's argument, the device context */
+#define REG_TYPE BPF_REG_2
+#define REG_MAJOR BPF_REG_3
+#define REG_MINOR BPF_REG_4
+
 static size_t build_prefix(const struct vtpm_rules *rules, struct bpf_insn *out)
 {
 	unsigned int n = vtpm_rules_get_count(rules);
 	size_t i = 0;
 
-	out[i++] = insn(BPF_LDX | BPF_MEM | BPF_W, 2, 1,
+	out[i++] = insn(BPF_LDX | BPF_MEM | BPF_W, REG_TYPE, REG_CTX,
 			offsetof(struct bpf_cgroup_dev_ctx, access_type), 0);
-	out[i++] = insn(BPF_ALU | BPF_AND | BPF_K, 2, 0, 0, 0xffff);
-	out[i++] = insn(BPF_JMP | BPF_JNE | BPF_K, 2, 0, (int16_t)(2 + 4 * n), BPF_DEVCG_DEV_CHAR);
-	out[i++] = insn(BPF_LDX | BPF_MEM | BPF_W, 3, 1,
+	out[i++] = insn(BPF_ALU | BPF_AND | BPF_K, REG_TYPE, 0, 0, 0xffff);
+	out[i++] = insn(BPF_JMP | BPF_JNE | BPF_K, REG_TYPE, 0, (int16_t)(2 + 4 * n), BPF_DEVCG_DEV_CHAR);
+	out[i++] = insn(BPF_LDX | BPF_MEM | BPF_W, REG_MAJOR, REG_CTX,
 			offsetof(struct bpf_cgroup_dev_ctx, major), 0);
-	out[i++] = insn(BPF_LDX | BPF_MEM | BPF_W, 4, 1,
+	out[i++] = insn(BPF_LDX | BPF_MEM | BPF_W, REG_MINOR, REG_CTX,
 			offsetof(struct bpf_cgroup_dev_ctx, minor), 0);
 	for (unsigned int k = 0; k < n; k++) {
 		struct vtpm_rules_node node;
 
 		vtpm_rules_get_node(rules, k, &node);
-		out[i++] = insn(BPF_JMP | BPF_JNE | BPF_K, 3, 0, 3, (int32_t)node.major);
-		out[i++] = insn(BPF_JMP | BPF_JNE | BPF_K, 4, 0, 2, (int32_t)node.minor);
-		out[i++] = insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1);
+		out[i++] = insn(BPF_JMP | BPF_JNE | BPF_K, REG_MAJOR, 0, 3, (int32_t)node.major);
+		out[i++] = insn(BPF_JMP | BPF_JNE | BPF_K, REG_MINOR, 0, 2, (int32_t)node.minor);
+		out[i++] = insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1);
 		out[i++] = insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 	}
 	return i;
