@@ -185,9 +185,12 @@ static int do_shutdown(struct vtpm_ctrl_client *c)
 	return simple_command(c, PTM_CMD_SHUTDOWN, NULL, 0);
 }
 
+/* The whole ptm_loc, padding included, as QEMU sends it; swtpm reads the first byte. */
 static int do_set_locality(struct vtpm_ctrl_client *c, uint8_t locality)
 {
-	return simple_command(c, PTM_CMD_SET_LOCALITY, &locality, PTM_LOC_REQ_SIZE);
+	uint8_t req[PTM_LOC_REQ_SIZE] = { locality };
+
+	return simple_command(c, PTM_CMD_SET_LOCALITY, req, sizeof(req));
 }
 
 static int do_get_established(struct vtpm_ctrl_client *c, int *established)
@@ -206,7 +209,9 @@ static int do_get_established(struct vtpm_ctrl_client *c, int *established)
 
 static int do_reset_established(struct vtpm_ctrl_client *c, uint8_t locality)
 {
-	return simple_command(c, PTM_CMD_RESET_TPMESTABLISHED, &locality, PTM_RESET_EST_REQ_SIZE);
+	uint8_t req[PTM_RESET_EST_REQ_SIZE] = { locality };
+
+	return simple_command(c, PTM_CMD_RESET_TPMESTABLISHED, req, sizeof(req));
 }
 
 static int do_cancel(struct vtpm_ctrl_client *c)

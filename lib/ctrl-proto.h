@@ -59,6 +59,8 @@
 #define PTM_CAP_SET_DATAFD (1u << 12)
 #define PTM_CAP_SET_BUFFERSIZE (1u << 13)
 #define PTM_CAP_GET_INFO (1u << 14)
+#define PTM_CAP_SEND_COMMAND_HEADER (1u << 15)
+#define PTM_CAP_LOCK_STORAGE (1u << 16)
 
 /* tpm_ioctl.h: PTM_INIT_FLAG_DELETE_VOLATILE. */
 #define PTM_INIT_FLAG_DELETE_VOLATILE (1u << 0)
@@ -90,10 +92,22 @@
 /* Every response starts with the result (ptm_res, be32). */
 #define PTM_RES_SIZE_BYTES 4
 
-/* Request and response sizes (the "req"/"resp" halves of tpm_ioctl.h). */
+/*
+ * Request and response sizes: the "req"/"resp" halves of tpm_ioctl.h's
+ * structs as a C compiler lays them out (ctrl-proto.c checks each against a
+ * copy of the layout with a static assertion).
+ *
+ * SET_LOCALITY and RESET_TPMESTABLISHED are special: their request is one
+ * byte (ptm_loc.u.req, ptm_reset_est.u.req, what swtpm_ioctl sends), but
+ * QEMU's tpm_emulator.c sends sizeof() of the whole union, 4 bytes, the
+ * locality followed by 3 bytes of padding.  swtpm takes whatever came in
+ * one read; see vtpm_ctrl_request_size() for how a stream frames them.
+ */
 #define PTM_INIT_REQ_SIZE 4		 /* init_flags */
-#define PTM_LOC_REQ_SIZE 1		 /* loc */
-#define PTM_RESET_EST_REQ_SIZE 1	 /* loc */
+#define PTM_LOC_REQ_MIN 1		 /* loc */
+#define PTM_LOC_REQ_SIZE 4		 /* sizeof(ptm_loc): loc, then padding */
+#define PTM_RESET_EST_REQ_MIN 1		 /* loc */
+#define PTM_RESET_EST_REQ_SIZE 4	 /* sizeof(ptm_reset_est): loc, then padding */
 #define PTM_HDATA_REQ_HEADER_SIZE 4	 /* length, then data */
 #define PTM_HDATA_MAX 4096		 /* ptm_hdata.u.req.data */
 #define PTM_SETBUFSIZE_REQ_SIZE 4	 /* buffersize */
@@ -102,7 +116,7 @@
 #define PTM_GETSTATE_REQ_SIZE 12	 /* state_flags, type, offset */
 #define PTM_SETSTATE_REQ_HEADER_SIZE 12 /* state_flags, type, length, then data */
 
-#define PTM_CAP_RESP_SIZE 8	     /* result, caps */
+#define PTM_CAP_RESP_SIZE 8	     /* result, caps (QEMU reads it as one be64) */
 #define PTM_EST_RESP_SIZE 8	     /* result, bit, pad[3] */
 #define PTM_GETCONFIG_RESP_SIZE 8    /* result, flags */
 #define PTM_SETBUFSIZE_RESP_SIZE 16  /* result, buffersize, minsize, maxsize */
@@ -129,6 +143,17 @@
 #define SWTPM_TLV_HEADER_SIZE 6
 #define SWTPM_TAG_DATA 1
 #define SWTPM_TAG_MIGRATION_DATA 4
+
+/*
+ * The size of the request that starts at @in, as far as its first @len
+ * bytes tell: a request is complete once @max bytes are in, or once @min
+ * are in and the client sent nothing more with them (it ended its write
+ * there; only SET_LOCALITY and RESET_TPMESTABLISHED have @min < @max).
+ * Until the command code or a length field is in, the sizes cover just as
+ * much as is needed to read it.  Unknown commands are the code alone.
+ * Returns 0, or -EMSGSIZE for a length field beyond what the protocol allows.
+ */
+int vtpm_ctrl_request_size(const uint8_t *in, size_t len, size_t *min, size_t *max);
 
 /*
  * Wrap a TPM state blob for the control channel.  Returns 0 with a malloc()ed

@@ -51,68 +51,6 @@ struct vtpm_ctrl {
 	size_t out_len, out_off, out_cap;
 };
 
-/* ------------------------------------------------------------ framing */
-
-/*
- * The size of the request that starts at @in, as far as @len bytes tell.
- * Returns 0 with *@size the whole request's size (maybe more than @len),
- * or -EMSGSIZE for a length field beyond what the protocol allows.
- */
-static int request_size(const uint8_t *in, size_t len, size_t *size)
-{
-	uint32_t payload;
-
-	if (len < PTM_CMD_SIZE) {
-		*size = PTM_CMD_SIZE;
-		return 0;
-	}
-	switch (get_be32(in)) {
-	case PTM_CMD_INIT:
-		*size = PTM_CMD_SIZE + PTM_INIT_REQ_SIZE;
-		return 0;
-	case PTM_CMD_SET_LOCALITY:
-		*size = PTM_CMD_SIZE + PTM_LOC_REQ_SIZE;
-		return 0;
-	case PTM_CMD_RESET_TPMESTABLISHED:
-		*size = PTM_CMD_SIZE + PTM_RESET_EST_REQ_SIZE;
-		return 0;
-	case PTM_CMD_SET_BUFFERSIZE:
-		*size = PTM_CMD_SIZE + PTM_SETBUFSIZE_REQ_SIZE;
-		return 0;
-	case PTM_CMD_LOCK_STORAGE:
-		*size = PTM_CMD_SIZE + PTM_LOCKSTORAGE_REQ_SIZE;
-		return 0;
-	case PTM_CMD_GET_INFO:
-		*size = PTM_CMD_SIZE + PTM_GETINFO_REQ_SIZE;
-		return 0;
-	case PTM_CMD_GET_STATEBLOB:
-		*size = PTM_CMD_SIZE + PTM_GETSTATE_REQ_SIZE;
-		return 0;
-	case PTM_CMD_HASH_DATA:
-		*size = PTM_CMD_SIZE + PTM_HDATA_REQ_HEADER_SIZE;
-		if (len < *size)
-			return 0;
-		payload = get_be32(in + PTM_CMD_SIZE);
-		if (payload > PTM_HDATA_MAX)
-			return -EMSGSIZE;
-		*size += payload;
-		return 0;
-	case PTM_CMD_SET_STATEBLOB:
-		*size = PTM_CMD_SIZE + PTM_SETSTATE_REQ_HEADER_SIZE;
-		if (len < *size)
-			return 0;
-		payload = get_be32(in + PTM_CMD_SIZE + 8);
-		if (payload > PTM_STATE_BLOB_MAX)
-			return -EMSGSIZE;
-		*size += payload;
-		return 0;
-	default:
-		/* No payload, or unknown: the code is all we can frame. */
-		*size = PTM_CMD_SIZE;
-		return 0;
-	}
-}
-
 /* ------------------------------------------------------------ responses */
 
 static uint8_t *out_reserve(struct vtpm_ctrl *ctrl, size_t len)
@@ -386,7 +324,7 @@ static void handle_get_info(struct vtpm_ctrl *ctrl, const uint8_t *req)
 }
 
 /*
- * Answer the complete request @in (@len bytes, as request_size() framed it).
+ * Answer the complete request @in (@len bytes, as vtpm_ctrl_request_size() framed it).
  * Returns true if the rest of what the client sent is to be dropped.
  */
 static bool handle_request(struct vtpm_ctrl *ctrl, const uint8_t *in, size_t len)
@@ -565,6 +503,21 @@ static int grow_input(struct vtpm_ctrl *ctrl, size_t size)
 	return 0;
 }
 
+/* Answer the complete request of @len bytes in the input buffer and send the response. */
+static void answer(struct vtpm_ctrl *ctrl, size_t len)
+{
+	bool drain = handle_request(ctrl, ctrl->in, len);
+
+	ctrl->in_len = 0;
+	ctrl->deadline = 0;
+	if (drain)
+		drain_input(ctrl);
+	if (ctrl->out_len == 0)
+		respond_result(ctrl, PTM_RES_SIZE); /* out of memory above */
+	if (flush_output(ctrl) < 0)
+		drop_client(ctrl);
+}
+
 /*
  * Read and answer requests until the socket has no more or a response is
  * pending.  Returns the number answered, or -EPIPE when the client is gone
@@ -575,11 +528,11 @@ static int serve_client(struct vtpm_ctrl *ctrl)
 	int answered = 0;
 
 	while (ctrl->client_fd >= 0 && ctrl->out_len == 0) {
-		size_t size;
+		size_t min, max;
 		ssize_t n;
 		int r;
 
-		r = request_size(ctrl->in, ctrl->in_len, &size);
+		r = vtpm_ctrl_request_size(ctrl->in, ctrl->in_len, &min, &max);
 		if (r < 0) {
 			/* A length beyond the protocol: framing is lost. */
 			respond_result(ctrl, PTM_RES_BAD_PARAMETER);
@@ -587,33 +540,28 @@ static int serve_client(struct vtpm_ctrl *ctrl)
 			drop_client(ctrl);
 			return answered + 1;
 		}
-		if (ctrl->in_len >= size) {
-			bool drain = handle_request(ctrl, ctrl->in, size);
-
-			ctrl->in_len = 0;
-			ctrl->deadline = 0;
-			if (drain)
-				drain_input(ctrl);
+		if (ctrl->in_len >= max) {
+			answer(ctrl, ctrl->in_len);
 			answered++;
-			if (ctrl->out_len == 0)
-				respond_result(ctrl, PTM_RES_SIZE); /* out of memory above */
-			r = flush_output(ctrl);
-			if (r < 0) {
-				drop_client(ctrl);
-				return answered;
-			}
 			continue;
 		}
-		if (grow_input(ctrl, size) < 0) {
+		if (grow_input(ctrl, max) < 0) {
 			drop_client(ctrl);
 			return answered;
 		}
-		n = recv(ctrl->client_fd, ctrl->in + ctrl->in_len, size - ctrl->in_len, MSG_DONTWAIT);
+		n = recv(ctrl->client_fd, ctrl->in + ctrl->in_len, max - ctrl->in_len, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN)
+			if (errno == EAGAIN) {
+				/* The client's write ended here: a short form of the request. */
+				if (ctrl->in_len >= min) {
+					answer(ctrl, ctrl->in_len);
+					answered++;
+					continue;
+				}
 				break;
+			}
 			drop_client(ctrl);
 			return answered ? answered : -EPIPE;
 		}

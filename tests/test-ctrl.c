@@ -384,6 +384,158 @@ static void test_unknown_and_unsupported(void **state)
 	assert_int_equal(ctrl_req(f, PTM_CMD_GET_CAPABILITY, NULL, 0, resp, sizeof(resp)), 8);
 }
 
+/*
+ * Every request size of tpm_ioctl.h as vtpm_ctrl_request_size() frames it,
+ * from the command code alone and with the length fields in.
+ */
+static void test_request_sizes(void **state)
+{
+	static const struct {
+		uint32_t cmd;
+		size_t min, max;
+	} fixed_sizes[] = {
+		{ PTM_CMD_GET_CAPABILITY, 4, 4 },
+		{ PTM_CMD_INIT, 8, 8 },
+		{ PTM_CMD_SHUTDOWN, 4, 4 },
+		{ PTM_CMD_GET_TPMESTABLISHED, 4, 4 },
+		{ PTM_CMD_SET_LOCALITY, 5, 8 },
+		{ PTM_CMD_HASH_START, 4, 4 },
+		{ PTM_CMD_HASH_END, 4, 4 },
+		{ PTM_CMD_CANCEL_TPM_CMD, 4, 4 },
+		{ PTM_CMD_STORE_VOLATILE, 4, 4 },
+		{ PTM_CMD_RESET_TPMESTABLISHED, 5, 8 },
+		{ PTM_CMD_GET_STATEBLOB, 16, 16 },
+		{ PTM_CMD_STOP, 4, 4 },
+		{ PTM_CMD_GET_CONFIG, 4, 4 },
+		{ PTM_CMD_SET_DATAFD, 4, 4 },
+		{ PTM_CMD_SET_BUFFERSIZE, 8, 8 },
+		{ PTM_CMD_GET_INFO, 20, 20 },
+		{ PTM_CMD_LOCK_STORAGE, 8, 8 },
+		{ 0x7fffffff, 4, 4 },
+	};
+	uint8_t in[16] = { 0 };
+	size_t min, max;
+
+	(void)state;
+	/* Less than a code: read the code. */
+	assert_int_equal(vtpm_ctrl_request_size(in, 2, &min, &max), 0);
+	assert_int_equal(min, 4);
+	assert_int_equal(max, 4);
+	for (size_t i = 0; i < ARRAY_SIZE(fixed_sizes); i++) {
+		put_be32(in, fixed_sizes[i].cmd);
+		assert_int_equal(vtpm_ctrl_request_size(in, 4, &min, &max), 0);
+		assert_int_equal(min, fixed_sizes[i].min);
+		assert_int_equal(max, fixed_sizes[i].max);
+	}
+
+	/* HASH_DATA: the length field, then that much data up to 4096. */
+	put_be32(in, PTM_CMD_HASH_DATA);
+	assert_int_equal(vtpm_ctrl_request_size(in, 4, &min, &max), 0);
+	assert_int_equal(max, 8);
+	put_be32(in + 4, 4096);
+	assert_int_equal(vtpm_ctrl_request_size(in, 8, &min, &max), 0);
+	assert_int_equal(min, 8 + 4096);
+	assert_int_equal(max, 8 + 4096);
+	put_be32(in + 4, 4097);
+	assert_int_equal(vtpm_ctrl_request_size(in, 8, &min, &max), -EMSGSIZE);
+
+	/* SET_STATEBLOB: a 12-byte header whose last field is the length. */
+	put_be32(in, PTM_CMD_SET_STATEBLOB);
+	assert_int_equal(vtpm_ctrl_request_size(in, 10, &min, &max), 0);
+	assert_int_equal(max, 16);
+	put_be32(in + 12, 1000);
+	assert_int_equal(vtpm_ctrl_request_size(in, 16, &min, &max), 0);
+	assert_int_equal(min, 16 + 1000);
+	assert_int_equal(max, 16 + 1000);
+	put_be32(in + 12, 512 * 1024 + 1);
+	assert_int_equal(vtpm_ctrl_request_size(in, 16, &min, &max), -EMSGSIZE);
+}
+
+/* Send @req_len bytes of @cmd as one write; the response must be exactly @resp_len bytes. */
+static uint32_t ctrl_exact(struct fx *f, uint32_t cmd, const void *body, size_t body_len, size_t resp_len)
+{
+	uint8_t resp[8192];
+	size_t n = ctrl_req(f, cmd, body, body_len, resp, sizeof(resp));
+
+	assert_int_equal(n, resp_len);
+	return get_be32(resp);
+}
+
+/*
+ * QEMU's tpm_emulator.c: each request with the sizes it sends, and exactly
+ * the response size it reads, in the order of a boot, a migration and a
+ * power-off.  Framing must survive every step: a request of the wrong size
+ * would shift the next one (SET_LOCALITY's padding read as a command code).
+ */
+static void test_qemu_sizes(void **state)
+{
+	struct fx *f = *state;
+	uint8_t zero4[4] = { 0 }, bufsize[4], loc[4] = { 0, 0xaa, 0xbb, 0xcc };
+	uint8_t init[4] = { 0 }, get_req[PTM_GETSTATE_REQ_SIZE] = { 0 };
+	uint8_t resp[8192];
+	size_t n;
+
+	assert_int_equal(ctrl_exact(f, PTM_CMD_GET_CAPABILITY, NULL, 0, 8), 0);
+	assert_int_equal(ctrl_exact(f, PTM_CMD_STOP, NULL, 0, 4), 0);
+	assert_int_equal(ctrl_exact(f, PTM_CMD_SET_BUFFERSIZE, zero4, 4, 16), 0);
+	assert_int_equal(ctrl_exact(f, PTM_CMD_STOP, NULL, 0, 4), 0);
+	put_be32(bufsize, 4096);
+	assert_int_equal(ctrl_exact(f, PTM_CMD_SET_BUFFERSIZE, bufsize, 4, 16), 0);
+	assert_int_equal(ctrl_exact(f, PTM_CMD_INIT, init, 4, 4), 0);
+	assert_int_equal(ctrl_exact(f, PTM_CMD_GET_TPMESTABLISHED, NULL, 0, 8), 0);
+
+	/* sizeof(ptm_loc): the locality and 3 bytes of padding (garbage here). */
+	loc[0] = 3;
+	assert_int_equal(ctrl_exact(f, PTM_CMD_SET_LOCALITY, loc, 4, 4), 0);
+	assert_int_equal(vtpm_relay_get_locality(f->relay), 3);
+	assert_int_equal(ctrl_exact(f, PTM_CMD_RESET_TPMESTABLISHED, loc, 4, 4), 0);
+	/* What the padding used to corrupt: the next requests. */
+	assert_int_equal(ctrl_exact(f, PTM_CMD_GET_TPMESTABLISHED, NULL, 0, 8), 0);
+	assert_int_equal(ctrl_exact(f, PTM_CMD_CANCEL_TPM_CMD, NULL, 0, 4), 0);
+	loc[0] = 0;
+	assert_int_equal(ctrl_exact(f, PTM_CMD_SET_LOCALITY, loc, 4, 4), 0);
+	assert_int_equal(vtpm_relay_get_locality(f->relay), 0);
+
+	/* swtpm_ioctl sends the one byte of u.req alone: also one request. */
+	loc[0] = 2;
+	assert_int_equal(ctrl_exact(f, PTM_CMD_SET_LOCALITY, loc, 1, 4), 0);
+	assert_int_equal(vtpm_relay_get_locality(f->relay), 2);
+	assert_int_equal(ctrl_exact(f, PTM_CMD_GET_CONFIG, NULL, 0, 8), 0);
+
+	/* Outgoing migration: offsetof(ptm_getstate, u.resp.data), then totlength bytes. */
+	put_be32(get_req, PTM_STATE_FLAG_DECRYPTED);
+	put_be32(get_req + 4, PTM_BLOB_TYPE_PERMANENT);
+	n = ctrl_req(f, PTM_CMD_GET_STATEBLOB, get_req, sizeof(get_req), resp, sizeof(resp));
+	assert_true(n > PTM_GETSTATE_RESP_HEADER_SIZE);
+	assert_int_equal(get_be32(resp), 0);
+	assert_int_equal(get_be32(resp + 8), get_be32(resp + 12));
+	assert_int_equal(n, PTM_GETSTATE_RESP_HEADER_SIZE + get_be32(resp + 8));
+
+	/* Incoming: STOP, the blob (header, then body in a second write), INIT(DELETE_VOLATILE). */
+	assert_int_equal(ctrl_exact(f, PTM_CMD_STOP, NULL, 0, 4), 0);
+	{
+		uint8_t hdr[PTM_CMD_SIZE + PTM_SETSTATE_REQ_HEADER_SIZE];
+		const uint8_t *blob = resp + PTM_GETSTATE_RESP_HEADER_SIZE;
+		uint32_t blob_len = get_be32(resp + 8);
+		uint8_t res[8];
+
+		put_be32(hdr, PTM_CMD_SET_STATEBLOB);
+		put_be32(hdr + 4, 0);
+		put_be32(hdr + 8, PTM_BLOB_TYPE_PERMANENT);
+		put_be32(hdr + 12, blob_len);
+		assert_int_equal(write(f->cfd, hdr, sizeof(hdr)), sizeof(hdr));
+		assert_int_equal(vtpm_ctrl_dispatch(f->ctrl), 0);
+		assert_int_equal(write(f->cfd, blob, blob_len), (ssize_t)blob_len);
+		assert_int_equal(vtpm_ctrl_dispatch(f->ctrl), 1);
+		assert_int_equal(read_resp(f->cfd, res, sizeof(res)), 4);
+		assert_int_equal(get_be32(res), 0);
+	}
+	put_be32(init, PTM_INIT_FLAG_DELETE_VOLATILE);
+	assert_int_equal(ctrl_exact(f, PTM_CMD_INIT, init, 4, 4), 0);
+	assert_int_equal(ctrl_exact(f, PTM_CMD_SHUTDOWN, NULL, 0, 4), 0);
+	assert_int_equal(vtpm_ctrl_shutdown_requested(f->ctrl), 1);
+}
+
 static void test_short_and_partial(void **state)
 {
 	struct fx *f = *state;
@@ -662,6 +814,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_every_command, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stateblob_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_and_unsupported, setup, teardown),
+		cmocka_unit_test(test_request_sizes),
+		cmocka_unit_test_setup_teardown(test_qemu_sizes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_and_partial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disconnect_mid_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unix_socket_rules, setup, teardown),
