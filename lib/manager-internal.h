@@ -45,6 +45,10 @@ bool vtpm_mgr_name_is_valid(const char *name);
  */
 int vtpm_mgr_request_parse(const char *text, size_t len, struct vtpm_mgr_request *req);
 
+/* The request's JSON text (malloc()ed, no newline): 0, -EINVAL for an
+ * unknown op or a bad name, -ENOMEM. */
+int vtpm_mgr_request_format(const struct vtpm_mgr_request *req, char **text);
+
 /* What instance.json says. */
 struct vtpm_mgr_node {
 	bool present;
@@ -67,9 +71,38 @@ struct vtpm_mgr_desc {
 int vtpm_mgr_desc_to_json(const struct vtpm_mgr_desc *desc, char **json);
 /* Parse instance.json: 0; -EBADMSG; -EINVAL for a missing or bad member. */
 int vtpm_mgr_desc_from_json(const char *json, struct vtpm_mgr_desc *desc);
+struct json_object;
+/* The same from a parsed JSON value (one that is no object: -EBADMSG). */
+int vtpm_mgr_desc_from_object(struct json_object *o, struct vtpm_mgr_desc *desc);
 
 /* {"ok": false, "error": "ENAME", "errno": N, "message": M}, malloc()ed; NULL on ENOMEM. */
 char *vtpm_mgr_error_response(int error, const char *message);
+/* The errno an answer's "error" names (positive); 0 for a name not in the
+ * protocol's list. */
+int vtpm_mgr_errno_from_name(const char *name);
+
+/* ---- manager-reply.c: the client's side of an answer ---- */
+
+/* The largest answer a client reads. */
+#define VTPM_MGR_REPLY_MAX (16u << 20)
+
+struct vtpm_mgr_reply {
+	int error;		/* 0, or the negative errno the manager named */
+	char message[VTPM_MANAGER_MESSAGE_MAX];	/* with the error, or "" */
+	struct vtpm_instance_info *info;	/* ok to create, restart, status */
+	struct vtpm_instance_list *list;	/* ok to list */
+};
+
+/*
+ * Parse the answer (@len bytes, not necessarily NUL-terminated, a trailing
+ * newline allowed) to a request @op about @name.  Returns 0 with @reply
+ * filled (an error answer included); -EMSGSIZE beyond VTPM_MGR_REPLY_MAX;
+ * -EPROTO for an answer that breaks the protocol; -ENOMEM.
+ */
+int vtpm_mgr_reply_parse(const char *text, size_t len, enum vtpm_mgr_op op, const char *name,
+			 struct vtpm_mgr_reply *reply);
+/* Drop the result objects of @reply. */
+void vtpm_mgr_reply_clear(struct vtpm_mgr_reply *reply);
 
 /* ---- manager-restart.c ---- */
 

@@ -156,6 +156,46 @@ out:
 		}								\
 	} while (0)
 
+int vtpm_mgr_request_format(const struct vtpm_mgr_request *req, char **text)
+{
+	struct json_object *o = json_object_new_object();
+	const char *op = NULL;
+	bool needs_name = false;
+
+	*text = NULL;
+	if (!o)
+		return -ENOMEM;
+	for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
+		if (ops[i].op == req->op) {
+			op = ops[i].name;
+			needs_name = ops[i].needs_name;
+		}
+	}
+	if (!op || (needs_name && !vtpm_mgr_name_is_valid(req->name))) {
+		json_object_put(o);
+		return -EINVAL;
+	}
+	JSON_ADD(o, "op", json_object_new_string(op));
+	if (needs_name)
+		JSON_ADD(o, "name", json_object_new_string(req->name));
+	if (req->op == VTPM_MGR_OP_CREATE) {
+		if (req->version)
+			JSON_ADD(o, "version", json_object_new_string(
+					  req->version == VTPM_VERSION_1_2 ? "1.2" : "2.0"));
+		if (req->state_dir[0])
+			JSON_ADD(o, "state_dir", json_object_new_string(req->state_dir));
+		if (req->resume)
+			JSON_ADD(o, "resume", json_object_new_boolean(1));
+	}
+	*text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							 JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return *text ? 0 : -ENOMEM;
+oom:
+	json_object_put(o);
+	return -ENOMEM;
+}
+
 static struct json_object *node_to_json(const struct vtpm_mgr_node *n)
 {
 	struct json_object *o;
@@ -250,18 +290,14 @@ static int node_from_json(struct json_object *o, const char *key, struct vtpm_mg
 	return 0;
 }
 
-int vtpm_mgr_desc_from_json(const char *json, struct vtpm_mgr_desc *d)
+int vtpm_mgr_desc_from_object(struct json_object *o, struct vtpm_mgr_desc *d)
 {
-	struct json_object *o = json_tokener_parse(json);
 	const char *s;
 	int64_t pid, restarts;
-	int r = -EINVAL;
 
 	*d = (struct vtpm_mgr_desc){};
-	if (!o || !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
+	if (!json_object_is_type(o, json_type_object))
 		return -EBADMSG;
-	}
 	if (copy_string(o, "name", d->name, sizeof(d->name)) < 0 ||
 	    !vtpm_mgr_name_is_valid(d->name) ||
 	    copy_string(o, "state_dir", d->state_dir, sizeof(d->state_dir)) < 0 ||
@@ -272,41 +308,54 @@ int vtpm_mgr_desc_from_json(const char *json, struct vtpm_mgr_desc *d)
 	    node_from_json(o, "tpm", &d->tpm) < 0 ||
 	    node_from_json(o, "tpmrm", &d->tpmrm) < 0 ||
 	    get_string(o, "status", &s) <= 0)
-		goto out;
+		return -EINVAL;
 	for (int st = VTPM_INSTANCE_STARTING; st <= VTPM_INSTANCE_STOPPING; st++)
 		if (strcmp(s, vtpm_instance_status_to_string(st)) == 0)
 			d->status = st;
 	if (!d->status)
-		goto out;
+		return -EINVAL;
 	d->pid = (pid_t)pid;
 	d->restarts = (unsigned int)restarts;
-	r = 0;
-out:
+	return 0;
+}
+
+int vtpm_mgr_desc_from_json(const char *json, struct vtpm_mgr_desc *d)
+{
+	struct json_object *o = json_tokener_parse(json);
+	int r;
+
+	r = vtpm_mgr_desc_from_object(o, d);
 	json_object_put(o);
 	return r;
 }
 
+/* The errors a manager names in its answers; any other is sent as EIO. */
+static const struct {
+	const char *name;
+	int error;
+} errnos[] = {
+	{ "ENOENT", ENOENT }, { "EEXIST", EEXIST }, { "EINVAL", EINVAL },
+	{ "EBUSY", EBUSY }, { "EBADMSG", EBADMSG }, { "EMSGSIZE", EMSGSIZE },
+	{ "EOPNOTSUPP", EOPNOTSUPP }, { "ETIMEDOUT", ETIMEDOUT }, { "ENOMEM", ENOMEM },
+	{ "EAGAIN", EAGAIN }, { "EPERM", EPERM }, { "EACCES", EACCES },
+	{ "ENODEV", ENODEV }, { "EIO", EIO }, { "ECHILD", ECHILD },
+	{ "ECANCELED", ECANCELED },
+};
+
 static const char *errno_name(int e)
 {
-	switch (e) {
-	case ENOENT: return "ENOENT";
-	case EEXIST: return "EEXIST";
-	case EINVAL: return "EINVAL";
-	case EBUSY: return "EBUSY";
-	case EBADMSG: return "EBADMSG";
-	case EMSGSIZE: return "EMSGSIZE";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	case ETIMEDOUT: return "ETIMEDOUT";
-	case ENOMEM: return "ENOMEM";
-	case EAGAIN: return "EAGAIN";
-	case EPERM: return "EPERM";
-	case EACCES: return "EACCES";
-	case ENODEV: return "ENODEV";
-	case EIO: return "EIO";
-	case ECHILD: return "ECHILD";
-	case ECANCELED: return "ECANCELED";
-	default: return "EIO";
-	}
+	for (size_t i = 0; i < ARRAY_SIZE(errnos); i++)
+		if (errnos[i].error == e)
+			return errnos[i].name;
+	return "EIO";
+}
+
+int vtpm_mgr_errno_from_name(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(errnos); i++)
+		if (strcmp(errnos[i].name, name) == 0)
+			return errnos[i].error;
+	return 0;
 }
 
 char *vtpm_mgr_error_response(int error, const char *message)
