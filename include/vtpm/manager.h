@@ -334,6 +334,194 @@ const char *vtpm_instance_status_to_string(enum vtpm_instance_status status);
 int vtpm_manager_request(struct vtpm_ctx *ctx, const char *socket_path, const char *request,
 			 int timeout_ms, char **response);
 
+/* ------------------------------------------------------- typed client */
+
+/*
+ * The request protocol as C calls: a client object names the socket, each
+ * call sends one request and turns the answer into a result object.  The
+ * answer is checked like any input from another process: its size (16
+ * MiB), its JSON types, name and path syntax, device numbers, at most
+ * VTPM_MANAGER_LIST_MAX instances; anything else fails with -EPROTO.
+ * These calls never fork and keep no connection between calls.
+ */
+
+/** VTPM_MANAGER_LIST_MAX - most instances a list answer may hold. */
+#define VTPM_MANAGER_LIST_MAX 65536
+/** VTPM_MANAGER_MESSAGE_MAX - longest error message kept from an answer, with its NUL. */
+#define VTPM_MANAGER_MESSAGE_MAX 256
+
+/**
+ * struct vtpm_manager_client_options - where and how long to ask
+ * @size: sizeof(struct vtpm_manager_client_options) as the caller compiled it
+ * @socket_path: NULL for VTPM_MANAGER_RUN_DIR "/" VTPM_MANAGER_SOCKET;
+ *	copied
+ * @timeout_ms: for each call's whole exchange; 0 for 60 s (a create
+ *	answers once the TPM is manufactured, which is slow under emulation)
+ */
+struct vtpm_manager_client_options {
+	size_t size;
+	const char *socket_path;
+	int timeout_ms;
+};
+
+struct vtpm_manager_client;
+struct vtpm_instance_info;
+struct vtpm_instance_list;
+
+/**
+ * vtpm_manager_client_new - a client of the manager at a socket; does not
+ * connect yet
+ * @opts: NULL for the defaults
+ * @client: on success, the new client with a reference count of one
+ *
+ * Returns: 0; -EINVAL for bad @opts (a relative path, a negative timeout);
+ * -ENAMETOOLONG for a path that does not fit a Unix socket address;
+ * -ENOMEM.
+ */
+int vtpm_manager_client_new(struct vtpm_ctx *ctx,
+			    const struct vtpm_manager_client_options *opts,
+			    struct vtpm_manager_client **client);
+
+/** vtpm_manager_client_ref - take a reference; returns @client. */
+struct vtpm_manager_client *vtpm_manager_client_ref(struct vtpm_manager_client *client);
+
+/** vtpm_manager_client_unref - drop a reference, freeing it with the last.  Returns NULL. */
+struct vtpm_manager_client *vtpm_manager_client_unref(struct vtpm_manager_client *client);
+
+/*
+ * Errors of the calls below.  From the exchange: -ECONNREFUSED when no
+ * manager listens at the socket (it is missing or nobody accepts);
+ * -ETIMEDOUT; -EMSGSIZE for an answer over 16 MiB; -EPROTO for an answer
+ * that breaks the protocol; -ENOMEM; -EACCES / -EPERM when the socket may
+ * not be used; -EIO for another failure of the socket.  From the manager,
+ * when it answers with an error: the errno it names, one of -ENOENT,
+ * -EEXIST, -EINVAL, -EBUSY, -EBADMSG, -EMSGSIZE, -EOPNOTSUPP, -ETIMEDOUT,
+ * -ENOMEM, -EAGAIN, -EPERM, -EACCES, -ENODEV, -EIO, -ECHILD, -ECANCELED,
+ * with its message in vtpm_manager_client_get_message().  Each call names
+ * the ones it means.
+ */
+
+/**
+ * vtpm_manager_client_create - start an instance and wait until it serves
+ * @name: as for vtpm_manager_create()
+ * @opts: NULL for a TPM 2 in the manager's "<state root>/<name>";
+ *	@backend_flags may be 0 or VTPM_LIBTPMS_RESUME
+ * @info: on success, the running instance (NULL: not wanted); the caller
+ *	unrefs it
+ *
+ * Returns: 0; -EINVAL for a bad @name or @opts (checked before sending);
+ * from the manager -EEXIST if the name is taken, -EBUSY if another
+ * instance uses the state directory, or the error the instance failed to
+ * start with (e.g. -ENOENT without the proxy driver); or an error of the
+ * exchange.
+ */
+int vtpm_manager_client_create(struct vtpm_manager_client *client, const char *name,
+			       const struct vtpm_instance_options *opts,
+			       struct vtpm_instance_info **info);
+
+/**
+ * vtpm_manager_client_destroy - stop an instance cleanly and forget it
+ *
+ * Returns: 0; -EINVAL for a bad @name; -ENOENT for no such instance; or an
+ * error of the exchange.
+ */
+int vtpm_manager_client_destroy(struct vtpm_manager_client *client, const char *name);
+
+/**
+ * vtpm_manager_client_restart - stop and start an instance again (also a
+ * "failed" one) and wait until it serves
+ * @info: as for vtpm_manager_client_create()
+ *
+ * Returns: 0; -EINVAL; -ENOENT; the error the instance failed to start
+ * with; or an error of the exchange.
+ */
+int vtpm_manager_client_restart(struct vtpm_manager_client *client, const char *name,
+				struct vtpm_instance_info **info);
+
+/**
+ * vtpm_manager_client_status - describe one instance
+ * @info: on success, its description; the caller unrefs it
+ *
+ * Returns: 0; -EINVAL for a bad @name; -ENOENT; or an error of the exchange.
+ */
+int vtpm_manager_client_status(struct vtpm_manager_client *client, const char *name,
+			       struct vtpm_instance_info **info);
+
+/**
+ * vtpm_manager_client_list - describe every instance, oldest first
+ * @list: on success, the list (possibly empty); the caller unrefs it
+ *
+ * Returns: 0; or an error of the exchange.
+ */
+int vtpm_manager_client_list(struct vtpm_manager_client *client,
+			     struct vtpm_instance_list **list);
+
+/**
+ * vtpm_manager_client_get_message - the message of the last error answer,
+ * cut to VTPM_MANAGER_MESSAGE_MAX - 1 bytes, with bytes outside printable
+ * ASCII replaced by '?'; "" after a call that got no error answer.  Owned
+ * by @client, valid until its next call.
+ */
+const char *vtpm_manager_client_get_message(const struct vtpm_manager_client *client);
+
+/** vtpm_instance_info_ref - take a reference; returns @info. */
+struct vtpm_instance_info *vtpm_instance_info_ref(struct vtpm_instance_info *info);
+
+/** vtpm_instance_info_unref - drop a reference; returns NULL. */
+struct vtpm_instance_info *vtpm_instance_info_unref(struct vtpm_instance_info *info);
+
+/*
+ * Getters of a description: what the manager said when it answered.  The
+ * strings are owned by @info.
+ */
+/** vtpm_instance_info_get_name - the instance's name. */
+const char *vtpm_instance_info_get_name(const struct vtpm_instance_info *info);
+/** vtpm_instance_info_get_status - where it is in its life. */
+enum vtpm_instance_status vtpm_instance_info_get_status(const struct vtpm_instance_info *info);
+/** vtpm_instance_info_get_pid - the serving process, 0 when it has none. */
+pid_t vtpm_instance_info_get_pid(const struct vtpm_instance_info *info);
+/** vtpm_instance_info_get_version - its TPM family. */
+enum vtpm_version vtpm_instance_info_get_version(const struct vtpm_instance_info *info);
+/** vtpm_instance_info_get_state_dir - its state directory, an absolute path. */
+const char *vtpm_instance_info_get_state_dir(const struct vtpm_instance_info *info);
+/** vtpm_instance_info_get_runtime_dir - its runtime directory, an absolute path. */
+const char *vtpm_instance_info_get_runtime_dir(const struct vtpm_instance_info *info);
+/**
+ * vtpm_instance_info_get_ctrl_address - its control socket as an address
+ * for vtpm_ctrl_client_new(): "unix:<runtime dir>/ctrl.sock".
+ */
+const char *vtpm_instance_info_get_ctrl_address(const struct vtpm_instance_info *info);
+/** vtpm_instance_info_get_restarts - how often it was restarted after dying. */
+unsigned int vtpm_instance_info_get_restarts(const struct vtpm_instance_info *info);
+
+/**
+ * vtpm_instance_info_get_node - one of its client nodes
+ * @path: on success, "<dev root>/tpmN" or "<dev root>/tpmrmN" (owned by
+ *	@info); may be NULL
+ * @devnum: on success, its device number; may be NULL
+ *
+ * Returns: 0; -ENODEV while the instance has no device, or for
+ * VTPM_NODE_TPMRM of a TPM 1.2; -EINVAL for an unknown @node.
+ */
+int vtpm_instance_info_get_node(const struct vtpm_instance_info *info, enum vtpm_node node,
+				const char **path, dev_t *devnum);
+
+/** vtpm_instance_list_ref - take a reference; returns @list. */
+struct vtpm_instance_list *vtpm_instance_list_ref(struct vtpm_instance_list *list);
+
+/** vtpm_instance_list_unref - drop a reference; returns NULL. */
+struct vtpm_instance_list *vtpm_instance_list_unref(struct vtpm_instance_list *list);
+
+/** vtpm_instance_list_get_count - the number of instances in @list. */
+unsigned int vtpm_instance_list_get_count(const struct vtpm_instance_list *list);
+
+/**
+ * vtpm_instance_list_get - instance @index (oldest first), owned by @list
+ * (take a reference to keep it longer); NULL for an @index past the end.
+ */
+struct vtpm_instance_info *vtpm_instance_list_get(const struct vtpm_instance_list *list,
+						  unsigned int index);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The typed client of a manager: each call formats one request
+ * (manager-proto.c), exchanges it over the manager's socket
+ * (vtpm_manager_request()) and parses the answer into result objects
+ * (manager-reply.c).  Nothing here forks or keeps a connection.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manager-internal.h"
+#include "socket-util.h"
+#include "vtpm-internal.h"
+
+struct vtpm_manager_client {
+	int refcount;
+	struct vtpm_ctx *ctx;
+	char *socket_path;
+	int timeout_ms;
+	char message[VTPM_MANAGER_MESSAGE_MAX];
+};
+
+VTPM_EXPORT int vtpm_manager_client_new(struct vtpm_ctx *ctx,
+					const struct vtpm_manager_client_options *opts,
+					struct vtpm_manager_client **client)
+{
+	struct vtpm_manager_client_options o = { .size = sizeof(o) };
+	struct vtpm_manager_client *c;
+	struct vtpm_sockaddr sa;
+	_cleanup_free_ char *addr = NULL;
+	const char *path;
+	int r;
+
+	if (opts) {
+		if (opts->size < offsetof(struct vtpm_manager_client_options, timeout_ms) +
+				 sizeof(opts->timeout_ms))
+			return -EINVAL;
+		memcpy(&o, opts, sizeof(o) < opts->size ? sizeof(o) : opts->size);
+	}
+	path = o.socket_path ?: VTPM_MANAGER_RUN_DIR "/" VTPM_MANAGER_SOCKET;
+	if (path[0] != '/' || o.timeout_ms < 0)
+		return -EINVAL;
+	/* Check now that the path makes a socket address. */
+	if (asprintf(&addr, "unix:%s", path) < 0) {
+		addr = NULL;
+		return -ENOMEM;
+	}
+	r = vtpm_sockaddr_parse(addr, &sa);
+	if (r < 0)
+		return r == -ENAMETOOLONG ? r : -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->socket_path = strdup(path);
+	if (!c->socket_path) {
+		free(c);
+		return -ENOMEM;
+	}
+	c->refcount = 1;
+	c->ctx = vtpm_ctx_ref(ctx);
+	c->timeout_ms = o.timeout_ms;
+	*client = c;
+	return 0;
+}
+
+VTPM_EXPORT struct vtpm_manager_client *vtpm_manager_client_ref(struct vtpm_manager_client *client)
+{
+	if (client)
+		client->refcount++;
+	return client;
+}
+
+VTPM_EXPORT struct vtpm_manager_client *
+vtpm_manager_client_unref(struct vtpm_manager_client *client)
+{
+	if (!client || --client->refcount > 0)
+		return NULL;
+	vtpm_ctx_unref(client->ctx);
+	free(client->socket_path);
+	free(client);
+	return NULL;
+}
+
+VTPM_EXPORT const char *vtpm_manager_client_get_message(const struct vtpm_manager_client *client)
+{
+	return client->message;
+}
+
+/* The errors of the exchange, made the closed set manager.h names. */
+static int exchange_error(int r)
+{
+	switch (r) {
+	case -ENOENT:		/* no socket */
+	case -ECONNREFUSED:	/* nobody listens on it */
+		return -ECONNREFUSED;
+	case -ETIMEDOUT:
+	case -EMSGSIZE:
+	case -EPROTO:
+	case -ENOMEM:
+	case -EACCES:
+	case -EPERM:
+		return r;
+	}
+	return -EIO;
+}
+
+/*
+ * Send @req and parse the answer into @reply.  Returns 0 when the manager
+ * did what was asked, its error when it answered with one, or an error of
+ * the exchange.
+ */
+static int call(struct vtpm_manager_client *c, const struct vtpm_mgr_request *req,
+		struct vtpm_mgr_reply *reply)
+{
+	_cleanup_free_ char *text = NULL, *answer = NULL;
+	int r;
+
+	c->message[0] = '\0';
+	*reply = (struct vtpm_mgr_reply){};
+	r = vtpm_mgr_request_format(req, &text);
+	if (r < 0)
+		return r;
+	r = vtpm_manager_request(c->ctx, c->socket_path, text, c->timeout_ms, &answer);
+	if (r < 0) {
+		dbg(c->ctx, "request to %s failed: %s", c->socket_path, strerror(-r));
+		return exchange_error(r);
+	}
+	r = vtpm_mgr_reply_parse(answer, strlen(answer), req->op, req->name, reply);
+	if (r < 0) {
+		err(c->ctx, "%s: the manager's answer breaks the protocol", c->socket_path);
+		return r;
+	}
+	if (reply->error) {
+		memcpy(c->message, reply->message, sizeof(c->message));
+		dbg(c->ctx, "the manager answered %s: %s", strerror(-reply->error), c->message);
+		return reply->error;
+	}
+	return 0;
+}
+
+static int name_request(struct vtpm_mgr_request *req, enum vtpm_mgr_op op, const char *name)
+{
+	*req = (struct vtpm_mgr_request){ .op = op };
+	if (!name || !vtpm_mgr_name_is_valid(name))
+		return -EINVAL;
+	strcpy(req->name, name);
+	return 0;
+}
+
+/* Give the caller the description, or drop it if not wanted. */
+static int take_info(struct vtpm_mgr_reply *reply, struct vtpm_instance_info **info)
+{
+	if (info)
+		*info = TAKE_PTR(reply->info);
+	vtpm_mgr_reply_clear(reply);
+	return 0;
+}
+
+VTPM_EXPORT int vtpm_manager_client_create(struct vtpm_manager_client *client, const char *name,
+					   const struct vtpm_instance_options *opts,
+					   struct vtpm_instance_info **info)
+{
+	struct vtpm_instance_options o = { .size = sizeof(o) };
+	struct vtpm_mgr_request req;
+	struct vtpm_mgr_reply reply;
+	int r;
+
+	r = name_request(&req, VTPM_MGR_OP_CREATE, name);
+	if (r < 0)
+		return r;
+	if (opts) {
+		if (opts->size < offsetof(struct vtpm_instance_options, backend_flags) +
+				 sizeof(opts->backend_flags))
+			return -EINVAL;
+		memcpy(&o, opts, sizeof(o) < opts->size ? sizeof(o) : opts->size);
+	}
+	if ((o.version && o.version != VTPM_VERSION_2 && o.version != VTPM_VERSION_1_2) ||
+	    (o.backend_flags & ~VTPM_LIBTPMS_RESUME) ||
+	    (o.state_dir && (!vtpm_path_is_safe(o.state_dir) ||
+			     strlen(o.state_dir) >= sizeof(req.state_dir))))
+		return -EINVAL;
+	req.version = o.version;
+	if (o.state_dir)
+		strcpy(req.state_dir, o.state_dir);
+	req.resume = o.backend_flags & VTPM_LIBTPMS_RESUME;
+	r = call(client, &req, &reply);
+	if (r < 0)
+		return r;
+	return take_info(&reply, info);
+}
+
+VTPM_EXPORT int vtpm_manager_client_destroy(struct vtpm_manager_client *client, const char *name)
+{
+	struct vtpm_mgr_request req;
+	struct vtpm_mgr_reply reply;
+	int r;
+
+	r = name_request(&req, VTPM_MGR_OP_DESTROY, name);
+	if (r < 0)
+		return r;
+	r = call(client, &req, &reply);
+	vtpm_mgr_reply_clear(&reply);
+	return r;
+}
+
+VTPM_EXPORT int vtpm_manager_client_restart(struct vtpm_manager_client *client, const char *name,
+					    struct vtpm_instance_info **info)
+{
+	struct vtpm_mgr_request req;
+	struct vtpm_mgr_reply reply;
+	int r;
+
+	r = name_request(&req, VTPM_MGR_OP_RESTART, name);
+	if (r < 0)
+		return r;
+	r = call(client, &req, &reply);
+	if (r < 0)
+		return r;
+	return take_info(&reply, info);
+}
+
+VTPM_EXPORT int vtpm_manager_client_status(struct vtpm_manager_client *client, const char *name,
+					   struct vtpm_instance_info **info)
+{
+	struct vtpm_mgr_request req;
+	struct vtpm_mgr_reply reply;
+	int r;
+
+	if (!info)
+		return -EINVAL;
+	r = name_request(&req, VTPM_MGR_OP_STATUS, name);
+	if (r < 0)
+		return r;
+	r = call(client, &req, &reply);
+	if (r < 0)
+		return r;
+	return take_info(&reply, info);
+}
+
+VTPM_EXPORT int vtpm_manager_client_list(struct vtpm_manager_client *client,
+					 struct vtpm_instance_list **list)
+{
+	struct vtpm_mgr_request req = { .op = VTPM_MGR_OP_LIST };
+	struct vtpm_mgr_reply reply;
+	int r;
+
+	r = call(client, &req, &reply);
+	if (r < 0)
+		return r;
+	*list = TAKE_PTR(reply.list);
+	vtpm_mgr_reply_clear(&reply);
+	return 0;
+}
