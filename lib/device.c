@@ -230,6 +230,11 @@ static int sysfs_node_exists(const struct vtpm_device *dev, enum vtpm_node node)
 	return errno == ENOENT ? 0 : -errno;
 }
 
+struct vtpm_ctx *vtpm_device_get_ctx(const struct vtpm_device *dev)
+{
+	return dev->ctx;
+}
+
 VTPM_EXPORT int vtpm_device_is_registered(const struct vtpm_device *dev)
 {
 	int r;

@@ -33,6 +33,11 @@ void vtpm_log(struct vtpm_ctx *ctx, int priority, const char *file, int line,
 #define warn(ctx, ...) vtpm_log_cond(ctx, LOG_WARNING, __VA_ARGS__)
 #define err(ctx, ...) vtpm_log_cond(ctx, LOG_ERR, __VA_ARGS__)
 
+/* ---- device.c ---- */
+
+/* The context the device was made with (not referenced). */
+struct vtpm_ctx *vtpm_device_get_ctx(const struct vtpm_device *dev);
+
 /* ---- backend.c: what the relay needs beyond the public calls ---- */
 
 int vtpm_backend_process(struct vtpm_backend *backend, const uint8_t *cmd,

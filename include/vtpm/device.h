@@ -105,6 +105,53 @@ const char *vtpm_device_get_path(const struct vtpm_device *dev, enum vtpm_node n
  */
 int vtpm_device_is_registered(const struct vtpm_device *dev);
 
+struct vtpm_device_monitor;
+
+/**
+ * vtpm_device_monitor_new - registration as an event: an fd for the
+ * caller's poll loop instead of calling vtpm_device_is_registered() on a
+ * timer
+ * @dev: referenced by the monitor
+ * @monitor: on success, the new monitor with a reference count of one
+ *
+ * The monitor hears the kernel's uevents (a NETLINK_KOBJECT_UEVENT socket,
+ * no privilege needed) and checks sysfs when one arrives.  Linux sends
+ * them only to network namespaces of the initial user namespace; for
+ * others, and when the socket cannot be had, a timer (1 s beside the socket, 100 ms
+ * without it) stands in.  Someone must keep answering the device's
+ * commands meanwhile: registration waits for them (vtpm_relay_dispatch()
+ * in the same loop).
+ *
+ * Returns: 0; -ENOMEM; -EMFILE / -ENFILE; or a negative errno from
+ * epoll_create1(2), timerfd_create(2) or epoll_ctl(2).
+ */
+int vtpm_device_monitor_new(struct vtpm_device *dev, struct vtpm_device_monitor **monitor);
+
+/** vtpm_device_monitor_ref - take a reference; returns @monitor. */
+struct vtpm_device_monitor *vtpm_device_monitor_ref(struct vtpm_device_monitor *monitor);
+
+/** vtpm_device_monitor_unref - drop a reference; returns NULL. */
+struct vtpm_device_monitor *vtpm_device_monitor_unref(struct vtpm_device_monitor *monitor);
+
+/**
+ * vtpm_device_monitor_get_fd - the fd to watch for POLLIN; owned by
+ * @monitor.  It is readable at once after vtpm_device_monitor_new() (to
+ * report a chip registered before), then whenever registration may have
+ * progressed: call vtpm_device_monitor_dispatch() each time.
+ */
+int vtpm_device_monitor_get_fd(const struct vtpm_device_monitor *monitor);
+
+/**
+ * vtpm_device_monitor_dispatch - consume what made the fd readable and say
+ * whether the chip is registered now; never blocks.  Once it returned 1
+ * the fd stays quiet: stop watching it.
+ *
+ * Returns: 1 when registered (from then on always); 0 when not yet;
+ * -EPIPE when the kernel gave up on the chip (registration failed and it
+ * tore the device down); or a negative errno from stat(2) of sysfs.
+ */
+int vtpm_device_monitor_dispatch(struct vtpm_device_monitor *monitor);
+
 #ifdef __cplusplus
 }
 #endif
