@@ -20,6 +20,12 @@
 
 /* Sanity limit for a GET_STATEBLOB response (the wrapping adds a little). */
 #define STATE_RESPONSE_MAX (2 * PTM_STATE_BLOB_MAX)
+/*
+ * Sanity limit for the whole GET_INFO text: TPMLIB_GetInfo()'s JSON with
+ * every flag is a few KiB (libtpms' tpm_library.c); the server chooses the
+ * total it announces, so it is bounded before anything is allocated.
+ */
+#define INFO_TOTAL_MAX (64u * 1024)
 
 struct vtpm_ctrl_client {
 	int refcount;
@@ -228,26 +234,27 @@ static int do_get_info(struct vtpm_ctrl_client *c, uint64_t flags, char **info)
 {
 	int64_t deadline = deadline_of(c);
 	_cleanup_free_ char *buf = NULL;
-	uint32_t total = 0, got = 0;
+	size_t total = 0, got = 0;
 	int r;
 
 	do {
 		uint8_t req[PTM_GETINFO_REQ_SIZE] = { 0 };
 		uint8_t hdr[PTM_GETINFO_RESP_HEADER_SIZE - PTM_RES_SIZE_BYTES];
-		uint32_t tot, len;
+		size_t tot, len;
 
 		put_be32(req, (uint32_t)(flags >> 32));
 		put_be32(req + 4, (uint32_t)flags);
-		put_be32(req + 8, got);
+		put_be32(req + 8, (uint32_t)got);
 		r = send_command(c, PTM_CMD_GET_INFO, req, sizeof(req), NULL, 0, deadline);
 		if (r == 0)
 			r = read_rest(c, hdr, sizeof(hdr), deadline);
 		if (r < 0)
 			return r;
+		/* Both lengths are the server's word: bound them before use. */
 		tot = get_be32(hdr);
 		len = get_be32(hdr + 4);
-		if (len > PTM_GETINFO_MAX || tot == 0 || (total && tot != total) ||
-		    len > tot - got || (len == 0 && got < tot)) {
+		if (tot == 0 || tot > INFO_TOTAL_MAX || (total && tot != total) ||
+		    len > PTM_GETINFO_MAX || len > tot - got || (len == 0 && got < tot)) {
 			client_disconnect(c);
 			return -EPROTO;
 		}

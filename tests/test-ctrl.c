@@ -807,6 +807,74 @@ static void test_tcp_endpoint(void **state)
 	vtpm_ctrl_unref(c);
 }
 
+/* ------------------------------------------------------ a lying server */
+
+/* A server that accepts one client, reads its request, answers @resp. */
+struct fake_server {
+	int listen_fd;
+	const uint8_t *resp;
+	size_t resp_len;
+};
+
+static void *serve_once(void *arg)
+{
+	struct fake_server *s = arg;
+	uint8_t req[64];
+	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	if (read(fd, req, sizeof(req)) > 0 && write(fd, s->resp, s->resp_len) < 0)
+		fprintf(stderr, "fake server: write: %m\n");
+	close(fd);
+	return NULL;
+}
+
+/*
+ * GET_INFO with a total length of 0xffffffff: once allocated as total + 1
+ * in 32 bits, i.e. malloc(0), then filled with 3 KiB the server chose.
+ */
+static void test_client_bounds_info_length(void **state)
+{
+	static uint8_t resp[PTM_GETINFO_RESP_HEADER_SIZE + PTM_GETINFO_MAX];
+	struct fake_server srv = { .resp = resp, .resp_len = sizeof(resp) };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct fx *f = *state;
+	struct vtpm_ctrl_client *client;
+	char addr[128], *info = NULL;
+	pthread_t thread;
+
+	memset(resp, 'A', sizeof(resp));
+	put_be32(resp, PTM_RES_SUCCESS);
+	put_be32(resp + 4, 0xffffffffu);
+	put_be32(resp + 8, PTM_GETINFO_MAX);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/lying.sock", state_dir);
+	snprintf(addr, sizeof(addr), "unix:%s", sa.sun_path);
+	srv.listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(srv.listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(srv.listen_fd, 1), 0);
+	assert_int_equal(pthread_create(&thread, NULL, serve_once, &srv), 0);
+
+	assert_int_equal(vtpm_ctrl_client_new(f->ctx, addr, 2000, &client), 0);
+	assert_int_equal(vtpm_ctrl_client_get_info(client, 1, &info), -EPROTO);
+	assert_null(info);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+
+	/* Just over the bound, and a chunk longer than the protocol's. */
+	put_be32(resp + 4, 64 * 1024 + 1);
+	assert_int_equal(pthread_create(&thread, NULL, serve_once, &srv), 0);
+	assert_int_equal(vtpm_ctrl_client_get_info(client, 1, &info), -EPROTO);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	put_be32(resp + 4, 2 * PTM_GETINFO_MAX);
+	put_be32(resp + 8, PTM_GETINFO_MAX + 1);
+	assert_int_equal(pthread_create(&thread, NULL, serve_once, &srv), 0);
+	assert_int_equal(vtpm_ctrl_client_get_info(client, 1, &info), -EPROTO);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+
+	vtpm_ctrl_client_unref(client);
+	close(srv.listen_fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -821,6 +889,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unix_socket_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stuck_client_blocks_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_endpoint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_bounds_info_length, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
