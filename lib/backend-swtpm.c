@@ -237,6 +237,18 @@ static const struct vtpm_backend_ops swtpm_ops = {
 	.store_volatile = swtpm_store_volatile,
 };
 
+void vtpm_backend_swtpm_adopt_fds(struct vtpm_backend *backend, int data_fd, int ctrl_fd)
+{
+	struct swtpm_backend *b = vtpm_backend_get_data(backend);
+
+	if (data_fd >= 0) {
+		data_disconnect(b);
+		b->data_fd = data_fd;
+	}
+	if (ctrl_fd >= 0)
+		vtpm_ctrl_client_adopt_fd(b->ctrl, ctrl_fd);
+}
+
 VTPM_EXPORT int vtpm_backend_new_swtpm(struct vtpm_ctx *ctx, enum vtpm_version version,
 				       const char *data_address, const char *ctrl_address,
 				       int timeout_ms, struct vtpm_backend **backend)

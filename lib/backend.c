@@ -189,6 +189,11 @@ int vtpm_backend_store_volatile(struct vtpm_backend *backend)
 	return backend->ops.store_volatile(backend->data);
 }
 
+void *vtpm_backend_get_data(const struct vtpm_backend *backend)
+{
+	return backend->data;
+}
+
 struct vtpm_ctx *vtpm_backend_get_ctx(const struct vtpm_backend *backend)
 {
 	return backend->ctx;

@@ -83,6 +83,15 @@ VTPM_EXPORT struct vtpm_ctrl_client *vtpm_ctrl_client_unref(struct vtpm_ctrl_cli
 	return NULL;
 }
 
+int vtpm_ctrl_client_adopt_fd(struct vtpm_ctrl_client *c, int fd)
+{
+	if (fd < 0)
+		return -EBADF;
+	client_disconnect(c);
+	c->fd = fd;
+	return 0;
+}
+
 VTPM_EXPORT uint32_t vtpm_ctrl_client_get_result(const struct vtpm_ctrl_client *c)
 {
 	return c->result;

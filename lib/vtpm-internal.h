@@ -44,6 +44,9 @@ int vtpm_backend_process(struct vtpm_backend *backend, const uint8_t *cmd,
 			 size_t cmd_len, uint8_t locality, uint8_t *resp,
 			 size_t resp_size, size_t *resp_len);
 
+/* The data pointer the backend was made with. */
+void *vtpm_backend_get_data(const struct vtpm_backend *backend);
+
 /* The context the backend was made with (not referenced). */
 struct vtpm_ctx *vtpm_backend_get_ctx(const struct vtpm_backend *backend);
 
@@ -62,6 +65,24 @@ void vtpm_relay_set_locality(struct vtpm_relay *relay, uint8_t locality);
 /* Tell @ctrl which relay serves it (NULL: none), for SET_LOCALITY. */
 void vtpm_ctrl_set_relay(struct vtpm_ctrl *ctrl, struct vtpm_relay *relay);
 struct vtpm_backend *vtpm_ctrl_get_backend(const struct vtpm_ctrl *ctrl);
+
+/* ---- ctrl-client.c: for fuzz targets and tests ---- */
+
+/*
+ * Make the next command of @client use @fd (a connected stream socket,
+ * taken over and closed after that command) instead of connecting to its
+ * address.  Returns 0 or -EBADF.
+ */
+int vtpm_ctrl_client_adopt_fd(struct vtpm_ctrl_client *client, int fd);
+
+/* ---- backend-swtpm.c: for fuzz targets and tests ---- */
+
+/*
+ * Make the swtpm backend @backend use @data_fd for its data channel (kept
+ * until it fails) and @ctrl_fd for its next control command, instead of
+ * connecting; -1 leaves either alone.  Both are taken over.
+ */
+void vtpm_backend_swtpm_adopt_fds(struct vtpm_backend *backend, int data_fd, int ctrl_fd);
 
 /* ---- time.c ---- */
 
