@@ -321,15 +321,15 @@ static const struct vtpm_backend_ops libtpms_ops = {
 	.store_volatile = libtpms_store_volatile,
 };
 
-VTPM_EXPORT int vtpm_backend_new_libtpms(struct vtpm_ctx *ctx, enum vtpm_version version,
-					 const char *state_dir, unsigned int flags,
-					 struct vtpm_backend **backend)
+/* The constructor; @check reads the state present before it returns. */
+static int new_libtpms(struct vtpm_ctx *ctx, const struct vtpm_libtpms_options *o, bool check,
+		       struct vtpm_backend **backend)
 {
 	struct libtpms_backend *b, *expected = NULL;
 	int r;
 
-	if ((version != VTPM_VERSION_1_2 && version != VTPM_VERSION_2) ||
-	    (flags & ~VTPM_LIBTPMS_RESUME) || !state_dir || !*state_dir)
+	if ((o->version != VTPM_VERSION_1_2 && o->version != VTPM_VERSION_2) ||
+	    (o->flags & ~VTPM_LIBTPMS_RESUME) || !o->state_dir || !*o->state_dir)
 		return -EINVAL;
 
 	b = calloc(1, sizeof(*b));
@@ -342,18 +342,48 @@ VTPM_EXPORT int vtpm_backend_new_libtpms(struct vtpm_ctx *ctx, enum vtpm_version
 		return -EBUSY;
 	}
 	b->ctx = vtpm_ctx_ref(ctx);
-	b->version = version;
-	b->resume = flags & VTPM_LIBTPMS_RESUME;
+	b->version = o->version;
+	b->resume = o->flags & VTPM_LIBTPMS_RESUME;
 
-	r = vtpm_state_dir_open(ctx, state_dir, version, &b->state_dir);
+	r = vtpm_state_dir_open(ctx, o->state_dir, o->version, &b->state_dir);
 	if (r < 0)
 		goto fail;
-	r = vtpm_backend_new(ctx, version, &libtpms_ops, b, backend);
+	vtpm_state_dir_set_key(b->state_dir, o->key);
+	if (check) {
+		r = vtpm_state_dir_check(b->state_dir);
+		if (r < 0)
+			goto fail;
+	}
+	r = vtpm_backend_new(ctx, o->version, &libtpms_ops, b, backend);
 	if (r < 0)
 		goto fail;
+	vtpm_backend_set_key(*backend, o->key);
 	return 0;
 
 fail:
 	libtpms_free(b);
 	return r;
+}
+
+VTPM_EXPORT int vtpm_backend_new_libtpms(struct vtpm_ctx *ctx, enum vtpm_version version,
+					 const char *state_dir, unsigned int flags,
+					 struct vtpm_backend **backend)
+{
+	const struct vtpm_libtpms_options o = {
+		.size = sizeof(o), .version = version, .state_dir = state_dir, .flags = flags,
+	};
+
+	return new_libtpms(ctx, &o, false, backend);
+}
+
+VTPM_EXPORT int vtpm_backend_new_libtpms_opts(struct vtpm_ctx *ctx, const struct vtpm_libtpms_options *opts,
+					      struct vtpm_backend **backend)
+{
+	struct vtpm_libtpms_options o = { .size = sizeof(o) };
+
+	/* Older callers know a prefix of the struct; the rest stays zero. */
+	if (!opts || opts->size < offsetof(struct vtpm_libtpms_options, flags) + sizeof(opts->flags))
+		return -EINVAL;
+	memcpy(&o, opts, opts->size < sizeof(o) ? opts->size : sizeof(o));
+	return new_libtpms(ctx, &o, true, backend);
 }

@@ -13,6 +13,7 @@ struct vtpm_backend {
 	struct vtpm_backend_ops ops;
 	void *data;
 	bool running;
+	struct vtpm_state_key *key; /* what encrypts its state at rest, or NULL */
 };
 
 VTPM_EXPORT int vtpm_backend_new(struct vtpm_ctx *ctx, enum vtpm_version version,
@@ -62,6 +63,7 @@ VTPM_EXPORT struct vtpm_backend *vtpm_backend_unref(struct vtpm_backend *backend
 		err(backend->ctx, "shutting the TPM down failed: %s", strerror(-r));
 	if (backend->ops.free)
 		backend->ops.free(backend->data);
+	vtpm_state_key_unref(backend->key);
 	vtpm_ctx_unref(backend->ctx);
 	free(backend);
 	return NULL;
@@ -197,4 +199,15 @@ void *vtpm_backend_get_data(const struct vtpm_backend *backend)
 struct vtpm_ctx *vtpm_backend_get_ctx(const struct vtpm_backend *backend)
 {
 	return backend->ctx;
+}
+
+void vtpm_backend_set_key(struct vtpm_backend *backend, struct vtpm_state_key *key)
+{
+	vtpm_state_key_unref(backend->key);
+	backend->key = vtpm_state_key_ref(key);
+}
+
+struct vtpm_state_key *vtpm_backend_get_key(const struct vtpm_backend *backend)
+{
+	return backend->key;
 }

@@ -9,22 +9,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "state-dir.h"
-#include "vtpm-internal.h"
-#include "wire.h"
+#include <openssl/crypto.h>
 
-/*
- * swtpm's blob header (swtpm src/swtpm/swtpm_nvstore.c, blobheader):
- * version u8, min_version u8, hdrsize be16, flags be16, totlen be32, then
- * records of tag be16, length be32, data.
- */
-#define BLOB_HEADER_SIZE 10
-#define BLOB_HEADER_VERSION 2
-#define BLOB_MIN_VERSION 1
-#define BLOB_FLAG_ENCRYPTED 0x01
-#define BLOB_FLAG_MIGRATION_ENCRYPTED 0x02
-#define TLV_HEADER_SIZE 6
-#define TLV_TAG_DATA 1
+#include "state-dir.h"
+#include "swtpm-blob.h"
+#include "vtpm-internal.h"
 
 struct vtpm_state_dir {
 	struct vtpm_ctx *ctx;
@@ -32,6 +21,7 @@ struct vtpm_state_dir {
 	char *path;
 	int dir_fd;
 	int lock_fd;
+	struct vtpm_state_key *key; /* NULL: plain state */
 };
 
 static const char *const blob_names[] = {
@@ -75,6 +65,7 @@ void vtpm_state_dir_free(struct vtpm_state_dir *sd)
 		return;
 	vtpm_state_dir_unlock(sd);
 	close(sd->dir_fd);
+	vtpm_state_key_unref(sd->key);
 	free(sd->path);
 	vtpm_ctx_unref(sd->ctx);
 	free(sd);
@@ -153,66 +144,35 @@ bool vtpm_state_dir_is_locked(const struct vtpm_state_dir *sd)
 	return sd->lock_fd >= 0;
 }
 
-int vtpm_blob_decode(const uint8_t *file, size_t file_len, const uint8_t **data, size_t *len)
+void vtpm_state_dir_set_key(struct vtpm_state_dir *sd, struct vtpm_state_key *key)
 {
-	uint16_t flags;
-	size_t off;
-
-	if (file_len < BLOB_HEADER_SIZE || get_be32(file + 6) != file_len ||
-	    get_be16(file + 2) != BLOB_HEADER_SIZE || file[1] > BLOB_HEADER_VERSION)
-		return -EBADMSG;
-	flags = get_be16(file + 4);
-	if (flags & (BLOB_FLAG_ENCRYPTED | BLOB_FLAG_MIGRATION_ENCRYPTED))
-		return -ENOTSUP;
-
-	for (off = BLOB_HEADER_SIZE; file_len - off >= TLV_HEADER_SIZE;) {
-		uint16_t tag = get_be16(file + off);
-		uint32_t tlv_len = get_be32(file + off + 2);
-
-		off += TLV_HEADER_SIZE;
-		if (tlv_len > file_len - off)
-			return -EBADMSG;
-		if (tag == TLV_TAG_DATA) {
-			*data = file + off;
-			*len = tlv_len;
-			return 0;
-		}
-		off += tlv_len;
-	}
-	return -EBADMSG;
+	vtpm_state_key_unref(sd->key);
+	sd->key = vtpm_state_key_ref(key);
 }
 
-int vtpm_blob_encode(const uint8_t *data, size_t len, uint8_t **file, size_t *file_len)
+static const char *decode_error(int r)
 {
-	size_t total = BLOB_HEADER_SIZE + TLV_HEADER_SIZE + len;
-	uint8_t *buf;
-
-	if (len > VTPM_STATE_FILE_MAX)
-		return -EFBIG;
-	buf = malloc(total);
-	if (!buf)
-		return -ENOMEM;
-	buf[0] = BLOB_HEADER_VERSION;
-	buf[1] = BLOB_MIN_VERSION;
-	put_be16(buf + 2, BLOB_HEADER_SIZE);
-	put_be16(buf + 4, 0);
-	put_be32(buf + 6, (uint32_t)total);
-	put_be16(buf + BLOB_HEADER_SIZE, TLV_TAG_DATA);
-	put_be32(buf + BLOB_HEADER_SIZE + 2, (uint32_t)len);
-	if (len)
-		memcpy(buf + BLOB_HEADER_SIZE + TLV_HEADER_SIZE, data, len);
-	*file = buf;
-	*file_len = total;
-	return 0;
+	switch (r) {
+	case -ENOKEY:
+		return "the state is encrypted and no key was given";
+	case -EKEYREJECTED:
+		return "the key does not open it (a wrong key, or damaged data)";
+	case -EMEDIUMTYPE:
+		return "the state is not encrypted, but a key was given";
+	case -ENOTSUP:
+		return "an old or migration-key encryption this library cannot read";
+	case -EBADMSG:
+		return "not a TPM state blob, or damaged";
+	default:
+		return strerror(-r);
+	}
 }
 
 int vtpm_state_dir_load(struct vtpm_state_dir *sd, const char *blob, uint8_t **data, size_t *len)
 {
 	_cleanup_free_ uint8_t *file = NULL;
 	char name[NAME_MAX + 1];
-	const uint8_t *payload;
-	size_t file_len, payload_len;
-	uint8_t *copy;
+	size_t file_len;
 	int r;
 
 	r = file_name(sd, blob, name, sizeof(name));
@@ -224,18 +184,27 @@ int vtpm_state_dir_load(struct vtpm_state_dir *sd, const char *blob, uint8_t **d
 			err(sd->ctx, "cannot read %s/%s: %s", sd->path, name, strerror(-r));
 		return r;
 	}
-	r = vtpm_blob_decode(file, file_len, &payload, &payload_len);
-	if (r < 0) {
-		err(sd->ctx, "%s/%s: %s", sd->path, name,
-		    r == -ENOTSUP ? "encrypted state is not supported" : "not a TPM state blob");
-		return r;
+	r = vtpm_swtpm_file_decode(sd->key, file, file_len, data, len);
+	OPENSSL_cleanse(file, file_len);
+	if (r < 0)
+		err(sd->ctx, "%s/%s: %s", sd->path, name, decode_error(r));
+	return r;
+}
+
+int vtpm_state_dir_check(struct vtpm_state_dir *sd)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(blob_names); i++) {
+		uint8_t *data = NULL;
+		size_t len = 0;
+		int r = vtpm_state_dir_load(sd, blob_names[i], &data, &len);
+
+		if (r == -ENOENT)
+			continue;
+		if (r < 0)
+			return r;
+		OPENSSL_cleanse(data, len);
+		free(data);
 	}
-	copy = malloc(payload_len ? payload_len : 1);
-	if (!copy)
-		return -ENOMEM;
-	memcpy(copy, payload, payload_len);
-	*data = copy;
-	*len = payload_len;
 	return 0;
 }
 
@@ -249,10 +218,11 @@ int vtpm_state_dir_store(struct vtpm_state_dir *sd, const char *blob, const uint
 	r = file_name(sd, blob, name, sizeof(name));
 	if (r < 0)
 		return r;
-	r = vtpm_blob_encode(data, len, &file, &file_len);
+	r = vtpm_swtpm_file_encode(sd->key, data, len, &file, &file_len);
 	if (r < 0)
 		return r;
 	r = vtpm_write_file_atomic(sd->dir_fd, name, file, file_len);
+	OPENSSL_cleanse(file, file_len);
 	if (r < 0)
 		err(sd->ctx, "cannot write %s/%s: %s", sd->path, name, strerror(-r));
 	return r;

@@ -2,7 +2,8 @@
 /*
  * A TPM state directory in swtpm's layout: one file per state blob, named
  * "tpm2-00.<blob>" (TPM 2) or "tpm-00.<blob>" (TPM 1.2), each a blob header
- * followed by tag-length-value records, and a ".lock" file.  Sharing the
+ * followed by tag-length-value records (plain or encrypted, see
+ * swtpm-blob.h), and a ".lock" file.  Sharing the
  * layout lets a state directory move between swtpm and libvtpm.
  */
 #ifndef VTPM_STATE_DIR_H
@@ -24,6 +25,7 @@
 
 struct vtpm_ctx;
 struct vtpm_state_dir;
+struct vtpm_state_key;
 
 int vtpm_state_dir_open(struct vtpm_ctx *ctx, const char *path, enum vtpm_version version,
 			struct vtpm_state_dir **sd);
@@ -35,14 +37,26 @@ int vtpm_state_dir_lock(struct vtpm_state_dir *sd);
 void vtpm_state_dir_unlock(struct vtpm_state_dir *sd);
 bool vtpm_state_dir_is_locked(const struct vtpm_state_dir *sd);
 
-/* -ENOENT if absent; -EBADMSG if not a blob file; -ENOTSUP if encrypted. */
+/*
+ * Encrypt what is stored with @key and expect what is loaded to be
+ * encrypted with it (NULL: plain state); takes a reference.
+ */
+void vtpm_state_dir_set_key(struct vtpm_state_dir *sd, struct vtpm_state_key *key);
+
+/*
+ * Load a blob, decrypted; @data is malloc()ed.  -ENOENT if absent; the
+ * errors of vtpm_swtpm_file_decode() (swtpm-blob.h), each logged.
+ */
 int vtpm_state_dir_load(struct vtpm_state_dir *sd, const char *blob, uint8_t **data, size_t *len);
 int vtpm_state_dir_store(struct vtpm_state_dir *sd, const char *blob, const uint8_t *data, size_t len);
 /* -ENOENT if absent. */
 int vtpm_state_dir_remove(struct vtpm_state_dir *sd, const char *blob);
 
-/* Blob file framing, exposed for tests and the state-file tools. */
-int vtpm_blob_decode(const uint8_t *file, size_t file_len, const uint8_t **data, size_t *len);
-int vtpm_blob_encode(const uint8_t *data, size_t len, uint8_t **file, size_t *file_len);
+/*
+ * Load every blob that exists and drop it: whether the state opens with
+ * the key given (or none), before anything depends on it.  0, or the
+ * first error of vtpm_state_dir_load().
+ */
+int vtpm_state_dir_check(struct vtpm_state_dir *sd);
 
 #endif

@@ -50,6 +50,13 @@ void *vtpm_backend_get_data(const struct vtpm_backend *backend);
 /* The context the backend was made with (not referenced). */
 struct vtpm_ctx *vtpm_backend_get_ctx(const struct vtpm_backend *backend);
 
+/*
+ * The key that encrypts the backend's state at rest (NULL: none), for the
+ * control channel's GET_CONFIG and state blobs; set takes a reference.
+ */
+void vtpm_backend_set_key(struct vtpm_backend *backend, struct vtpm_state_key *key);
+struct vtpm_state_key *vtpm_backend_get_key(const struct vtpm_backend *backend);
+
 /* The optional operations (-ENOTSUP without them, -ENXIO when not running). */
 int vtpm_backend_get_info(struct vtpm_backend *backend, uint64_t flags, char **info);
 int vtpm_backend_get_established(struct vtpm_backend *backend, int *established);

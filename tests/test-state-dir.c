@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "state-dir.h"
+#include "swtpm-blob.h"
 #include "vtpm-internal.h"
 #include "wire.h"
 
@@ -36,59 +37,59 @@ static int count_entries(void)
 static void test_blob_roundtrip(void **state)
 {
 	static const uint8_t payload[] = "state bytes";
-	const uint8_t *data;
-	uint8_t *file;
+	uint8_t *file, *data;
 	size_t file_len, len;
 
-	assert_int_equal(vtpm_blob_encode(payload, sizeof(payload), &file, &file_len), 0);
+	assert_int_equal(vtpm_swtpm_file_encode(NULL, payload, sizeof(payload), &file, &file_len), 0);
 	assert_int_equal(file_len, 10 + 6 + sizeof(payload));
 	assert_int_equal(file[0], 2);		      /* header version */
 	assert_int_equal(get_be32(file + 6), file_len); /* total length */
-	assert_int_equal(vtpm_blob_decode(file, file_len, &data, &len), 0);
+	assert_int_equal(vtpm_swtpm_file_decode(NULL, file, file_len, &data, &len), 0);
 	assert_int_equal(len, sizeof(payload));
 	assert_memory_equal(data, payload, len);
+	free(data);
 	free(file);
 }
 
 static void test_blob_rejects_damage(void **state)
 {
 	static const uint8_t payload[16];
-	const uint8_t *data;
-	uint8_t *file;
+	uint8_t *file, *data = NULL;
 	size_t file_len, len;
 
-	assert_int_equal(vtpm_blob_encode(payload, sizeof(payload), &file, &file_len), 0);
+	assert_int_equal(vtpm_swtpm_file_encode(NULL, payload, sizeof(payload), &file, &file_len), 0);
 
 	/* Truncated anywhere: the total length no longer matches. */
 	for (size_t cut = 0; cut < file_len; cut++)
-		assert_int_equal(vtpm_blob_decode(file, cut, &data, &len), -EBADMSG);
+		assert_int_equal(vtpm_swtpm_file_decode(NULL, file, cut, &data, &len), -EBADMSG);
 
 	/* Record length beyond the end. */
 	put_be32(file + 12, 17);
-	assert_int_equal(vtpm_blob_decode(file, file_len, &data, &len), -EBADMSG);
+	assert_int_equal(vtpm_swtpm_file_decode(NULL, file, file_len, &data, &len), -EBADMSG);
 	put_be32(file + 12, 0xffffffff);
-	assert_int_equal(vtpm_blob_decode(file, file_len, &data, &len), -EBADMSG);
+	assert_int_equal(vtpm_swtpm_file_decode(NULL, file, file_len, &data, &len), -EBADMSG);
 	put_be32(file + 12, 16);
 
 	/* No data record. */
 	put_be16(file + 10, 3);
-	assert_int_equal(vtpm_blob_decode(file, file_len, &data, &len), -EBADMSG);
+	assert_int_equal(vtpm_swtpm_file_decode(NULL, file, file_len, &data, &len), -EBADMSG);
 	put_be16(file + 10, 1);
 
 	/* A future format we cannot read, a wrong header size. */
 	file[1] = 3;
-	assert_int_equal(vtpm_blob_decode(file, file_len, &data, &len), -EBADMSG);
+	assert_int_equal(vtpm_swtpm_file_decode(NULL, file, file_len, &data, &len), -EBADMSG);
 	file[1] = 1;
 	put_be16(file + 2, 12);
-	assert_int_equal(vtpm_blob_decode(file, file_len, &data, &len), -EBADMSG);
+	assert_int_equal(vtpm_swtpm_file_decode(NULL, file, file_len, &data, &len), -EBADMSG);
 	put_be16(file + 2, 10);
 
-	/* Encrypted by swtpm: refused, not misread. */
+	/* Encrypted by swtpm: refused for want of a key, not misread. */
 	put_be16(file + 4, 1);
-	assert_int_equal(vtpm_blob_decode(file, file_len, &data, &len), -ENOTSUP);
+	assert_int_equal(vtpm_swtpm_file_decode(NULL, file, file_len, &data, &len), -ENOKEY);
 	put_be16(file + 4, 0);
 
-	assert_int_equal(vtpm_blob_decode(file, file_len, &data, &len), 0);
+	assert_int_equal(vtpm_swtpm_file_decode(NULL, file, file_len, &data, &len), 0);
+	free(data);
 	free(file);
 }
 

@@ -131,6 +131,48 @@ int vtpm_backend_new_libtpms(struct vtpm_ctx *ctx, enum vtpm_version version,
 			     const char *state_dir, unsigned int flags,
 			     struct vtpm_backend **backend);
 
+struct vtpm_state_key;
+
+/**
+ * struct vtpm_libtpms_options - a libtpms backend, as vtpm_backend_new_libtpms_opts() makes it
+ * @size: sizeof(struct vtpm_libtpms_options) as the caller compiled it
+ * @version: VTPM_VERSION_1_2 or VTPM_VERSION_2
+ * @state_dir: existing directory for the state files, as for
+ *	vtpm_backend_new_libtpms()
+ * @flags: 0 or VTPM_LIBTPMS_RESUME
+ * @key: NULL for plain state files; else every state file is written
+ *	encrypted with this key in swtpm's format (the files of "swtpm
+ *	--key ..."), and every one read must be encrypted with it.  The
+ *	backend takes a reference.
+ */
+struct vtpm_libtpms_options {
+	size_t size;
+	enum vtpm_version version;
+	const char *state_dir;
+	unsigned int flags;
+	struct vtpm_state_key *key;
+};
+
+/**
+ * vtpm_backend_new_libtpms_opts - vtpm_backend_new_libtpms() with options,
+ * which also checks the state already in the directory
+ *
+ * Every state file present is read, and decrypted with @opts->key, before
+ * this returns: a missing or wrong key fails here, before any device or
+ * start depends on it, and nothing in the directory is changed.
+ *
+ * Returns: 0; the errors of vtpm_backend_new_libtpms(); -EINVAL for a
+ * @opts->size too small; -ENOKEY if the state is encrypted and @opts->key
+ * is NULL; -EKEYREJECTED if the key does not open it (a wrong key, the
+ * other AES key size, or a damaged file: the HMAC does not match);
+ * -EMEDIUMTYPE if @opts->key is given but the state is not encrypted;
+ * -EBADMSG for a file that is no state blob or a damaged one; -ENOTSUP
+ * for an encryption this library cannot read (swtpm's migration key or
+ * its version 1 files).  Each failure is logged with the file's name.
+ */
+int vtpm_backend_new_libtpms_opts(struct vtpm_ctx *ctx, const struct vtpm_libtpms_options *opts,
+				  struct vtpm_backend **backend);
+
 /**
  * vtpm_backend_new_swtpm - drive an external "swtpm socket" process
  * @version: the TPM family swtpm was started for (--tpm2 or not)

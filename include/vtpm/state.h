@@ -38,6 +38,55 @@ extern "C" {
 struct vtpm_state;
 
 /**
+ * struct vtpm_state_key - the AES key that encrypts state at rest
+ *
+ * State encrypted with it is in swtpm's format (swtpm --key): AES-CBC
+ * with a random IV, and an HMAC-SHA256 keyed with the same key over the
+ * ciphertext and IV, so a state directory moves between swtpm and libvtpm
+ * in both directions.  The key object wipes its bytes when freed.
+ */
+struct vtpm_state_key;
+
+/**
+ * vtpm_state_key_new - a state key from its bytes
+ * @bytes: 16 bytes (AES-128-CBC) or 32 bytes (AES-256-CBC); copied, so
+ *	the caller wipes its own copy
+ * Returns: 0; -EINVAL for another length; -ENOMEM.
+ */
+int vtpm_state_key_new(struct vtpm_ctx *ctx, const uint8_t *bytes, size_t len,
+		       struct vtpm_state_key **key);
+
+/**
+ * vtpm_state_key_new_from_options - a state key from swtpm's --key syntax
+ * @options: "file=PATH" or "fd=N" for a key file (format=hex, the default:
+ *	32 or 64 hex digits, "0x" allowed; format=binary: the raw bytes), or
+ *	"pwdfile=PATH" or "pwdfd=N" for a passphrase file (the whole file,
+ *	a final newline included; kdf=pbkdf2, the default: PBKDF2-HMAC-SHA512
+ *	with salt "swtpm" and 1000 iterations; kdf=sha512: SHA-512 of it),
+ *	with ",mode=aes-128-cbc" (the default; "aes-cbc" is the same) or
+ *	",mode=aes-256-cbc" for the key size, and ",remove=true" to delete
+ *	the file once read.  A descriptor is read to its end and left open.
+ *
+ * The same options give the same key as swtpm's.
+ * Returns: 0; -EINVAL for bad options (logged); -EBADMSG for a key file
+ * that holds no key of the mode's size; -EFBIG for a key file over 67
+ * bytes or a passphrase file over 64 KiB; -ENOMEM; -EIO if libcrypto
+ * fails; or a negative errno from opening or reading the file.  Nothing
+ * logged contains key material.
+ */
+int vtpm_state_key_new_from_options(struct vtpm_ctx *ctx, const char *options,
+				    struct vtpm_state_key **key);
+
+/** vtpm_state_key_ref - take a reference; returns @key. */
+struct vtpm_state_key *vtpm_state_key_ref(struct vtpm_state_key *key);
+
+/** vtpm_state_key_unref - drop a reference; the last one wipes and frees the key.  Returns NULL. */
+struct vtpm_state_key *vtpm_state_key_unref(struct vtpm_state_key *key);
+
+/** vtpm_state_key_get_bits - the key size: 128 or 256. */
+unsigned int vtpm_state_key_get_bits(const struct vtpm_state_key *key);
+
+/**
  * vtpm_state_new - an empty state for a TPM family
  * Returns: 0; -EINVAL for an unknown @version; -ENOMEM.
  */
