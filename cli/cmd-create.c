@@ -32,6 +32,7 @@ struct create_options {
 	bool sandbox;
 	struct container_opts container;
 	const char *ctrl;	 /* --ctrl address, or NULL */
+	const char *key;	 /* --key options, or NULL */
 	char *swtpm_data;	 /* --backend swtpm:...: the data and control */
 	char *swtpm_ctrl;	 /* addresses, or NULL for libtpms */
 };
@@ -64,6 +65,9 @@ static void create_usage(FILE *f)
 		"  --state-dir DIR     keep the TPM's state in DIR (swtpm's layout); without\n"
 		"                      it the state lives in a temporary directory removed at exit\n"
 		"  --resume            restore the volatile state saved by the last clean stop\n"
+		"  --key OPTIONS       encrypt the state at rest as 'swtpm --key' does:\n"
+		"                      file=PATH|fd=N|pwdfile=PATH|pwdfd=N[,mode=aes-256-cbc]\n"
+		"                      [,format=binary][,kdf=sha512][,remove=true]\n"
 		"  --daemon            return once the device is ready; serve in the background\n"
 		"  --pidfile FILE      write the serving process's PID to FILE\n"
 		"  --timeout SEC       wait at most SEC seconds for the kernel to register\n"
@@ -127,7 +131,7 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 {
 	enum { OPT_TPM2 = 256, OPT_TPM12, OPT_STATE_DIR, OPT_RESUME, OPT_DAEMON,
 	       OPT_PIDFILE, OPT_TIMEOUT, OPT_JSON, OPT_USER, OPT_GROUP, OPT_NO_SANDBOX,
-	       OPT_BACKEND, OPT_CTRL };
+	       OPT_BACKEND, OPT_CTRL, OPT_KEY };
 	static const struct option options[] = {
 		{ "tpm2", no_argument, NULL, OPT_TPM2 },
 		{ "tpm12", no_argument, NULL, OPT_TPM12 },
@@ -142,6 +146,7 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 		{ "backend", required_argument, NULL, OPT_BACKEND },
 		{ "ctrl", required_argument, NULL, OPT_CTRL },
+		{ "key", required_argument, NULL, OPT_KEY },
 		CONTAINER_LONG_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -184,6 +189,9 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 				return -EINVAL;
 			}
 			o->state_dir = optarg;
+			break;
+		case OPT_KEY:
+			o->key = optarg;
 			break;
 		case OPT_RESUME:
 			o->backend_flags |= VTPM_LIBTPMS_RESUME;
@@ -247,6 +255,10 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 	}
 	if (o->backend_flags & VTPM_LIBTPMS_RESUME && !o->state_dir) {
 		log_error("--resume needs --state-dir: a temporary state has nothing to resume");
+		return -EINVAL;
+	}
+	if (o->key && o->swtpm_data) {
+		log_error("--key applies to the libtpms backend: give swtpm its own --key");
 		return -EINVAL;
 	}
 	if (container_check_opts(&o->container) < 0)
@@ -380,12 +392,13 @@ int cmd_create(int argc, char *argv[])
 	struct create_options o;
 	struct vtpm_ctx *ctx = NULL;
 	struct vtpm_backend *backend = NULL;
+	struct vtpm_state_key *key = NULL;
 	struct vtpm_device *dev = NULL;
 	struct vtpm_relay *relay = NULL;
 	struct vtpm_ctrl *ctrl = NULL;
 	struct container_state container = {};
 	char temp_dir[] = "/tmp/vtpm-state-XXXXXX";
-	const char *state_dir;
+	const char *state_dir = NULL;
 	int ret = EXIT_FAIL, r;
 
 	/* --name: the instance manager creates it (cmd-daemon.c). */
@@ -403,6 +416,11 @@ int cmd_create(int argc, char *argv[])
 		return EXIT_FAIL;
 	}
 	quiet_library(ctx, o.verbose);
+
+	ret = load_state_key(ctx, o.key, &key);
+	if (ret != EXIT_OK)
+		goto out;
+	ret = EXIT_FAIL;
 
 	state_dir = o.state_dir;
 	if (!state_dir) {
@@ -426,9 +444,15 @@ int cmd_create(int argc, char *argv[])
 			goto out;
 		}
 	} else {
-		r = vtpm_backend_new_libtpms(ctx, o.version, state_dir, o.backend_flags, &backend);
+		const struct vtpm_libtpms_options lo = {
+			.size = sizeof(lo), .version = o.version, .state_dir = state_dir,
+			.flags = o.backend_flags, .key = key,
+		};
+
+		/* Reads the state already there: a missing or wrong key stops here. */
+		r = vtpm_backend_new_libtpms_opts(ctx, &lo, &backend);
 		if (r < 0) {
-			log_error("cannot use state directory %s: %s", state_dir, strerror(-r));
+			explain_state_error(r, state_dir);
 			goto out;
 		}
 	}
@@ -541,6 +565,7 @@ out:
 	free(o.swtpm_ctrl);
 	vtpm_device_unref(dev);
 	vtpm_backend_unref(backend);
+	vtpm_state_key_unref(key);
 	vtpm_ctx_unref(ctx);
 	if (!o.state_dir && state_dir)
 		vtpm_remove_flat_dir(temp_dir);

@@ -43,6 +43,57 @@ void explain_device_error(int r, const char *vtpmx)
 	}
 }
 
+int load_state_key(struct vtpm_ctx *ctx, const char *options, struct vtpm_state_key **key)
+{
+	int r;
+
+	*key = NULL;
+	if (!options)
+		return EXIT_OK;
+	r = vtpm_state_key_new_from_options(ctx, options, key);
+	switch (r) {
+	case 0:
+		return EXIT_OK;
+	case -EINVAL:
+		log_error("--key: bad options '%s': use file=PATH, fd=N, pwdfile=PATH or pwdfd=N, "
+			  "then [,mode=aes-128-cbc|aes-256-cbc][,format=hex|binary][,kdf=pbkdf2|sha512]"
+			  "[,remove=true]", options);
+		return EXIT_USAGE;
+	case -EBADMSG:
+	case -EFBIG:
+		log_error("--key: the key file does not hold a key of the mode's size "
+			  "(hex: 32 digits for aes-128-cbc, 64 for aes-256-cbc)");
+		return EXIT_FAIL;
+	default:
+		log_error("--key: cannot read the key or passphrase: %s", strerror(-r));
+		return EXIT_FAIL;
+	}
+}
+
+void explain_state_error(int r, const char *where)
+{
+	switch (r) {
+	case -ENOKEY:
+		log_error("the state in %s is encrypted: give its key with --key", where);
+		break;
+	case -EKEYREJECTED:
+		log_error("the key does not open the state in %s: a wrong key, or damaged files", where);
+		break;
+	case -EMEDIUMTYPE:
+		log_error("the state in %s is not encrypted, but --key was given", where);
+		break;
+	case -ENOTSUP:
+		log_error("the state in %s uses an encryption libvtpm cannot read "
+			  "(a migration key, or swtpm's old format)", where);
+		break;
+	case -EBADMSG:
+		log_error("the state in %s is damaged or is not TPM state", where);
+		break;
+	default:
+		log_error("cannot use state directory %s: %s", where, strerror(-r));
+	}
+}
+
 void quiet_library(struct vtpm_ctx *ctx, bool verbose)
 {
 	if (verbose)

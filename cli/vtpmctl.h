@@ -56,6 +56,15 @@ void log_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
 void explain_device_error(int r, const char *vtpmx);
 
 /*
+ * The state key of --key OPTIONS (swtpm's syntax), or NULL in *@key when
+ * @options is NULL.  Returns an exit code; failures are reported.
+ */
+int load_state_key(struct vtpm_ctx *ctx, const char *options, struct vtpm_state_key **key);
+
+/* Explain why the state directory @where cannot be used. */
+void explain_state_error(int r, const char *where);
+
+/*
  * The CLI reports errors itself, so the library stays quiet unless asked:
  * -v shows its informational messages, VTPM_LOG overrides both.
  */
