@@ -27,6 +27,19 @@
 #define LISTEN_BACKLOG 8
 /* Bytes of unparsable input thrown away after an unknown command. */
 #define DRAIN_MAX 65536
+/*
+ * Descriptors one read takes from the client: SET_DATAFD carries one; room
+ * for a few more only so that extra ones arrive and can be closed rather
+ * than leave MSG_CTRUNC guessing.
+ */
+#define RECV_FDS_MAX 4
+/*
+ * SET_BUFFERSIZE's limits as swtpm reports them: libtpms's
+ * TPMLIB_SetBufferSize() minimum for each family, and the largest command
+ * the relay frames (the kernel's and libtpms's maximum alike).
+ */
+#define BUFFER_MIN_TPM2 2808
+#define BUFFER_MIN_TPM12 3072
 
 struct vtpm_ctrl {
 	int refcount;
@@ -45,6 +58,8 @@ struct vtpm_ctrl {
 	bool client_waiting;	  /* another client is in the backlog */
 	uint8_t locality;	  /* without a relay */
 	bool shutdown_requested;
+	int pending_fd;		  /* passed with the request being read, or -1 */
+	uint32_t buffer_size;	  /* SET_BUFFERSIZE; VTPM_BUFFER_SIZE at start */
 	uint8_t *in;
 	size_t in_len, in_cap;
 	uint8_t *out;
@@ -101,12 +116,18 @@ static uint32_t errno_to_res(int r)
 	}
 }
 
-static uint32_t capabilities(void)
+static uint32_t capabilities(const struct vtpm_ctrl *ctrl)
 {
-	return PTM_CAP_INIT | PTM_CAP_SHUTDOWN | PTM_CAP_GET_TPMESTABLISHED |
-	       PTM_CAP_SET_LOCALITY | PTM_CAP_CANCEL_TPM_CMD | PTM_CAP_STORE_VOLATILE |
-	       PTM_CAP_RESET_TPMESTABLISHED | PTM_CAP_GET_STATEBLOB | PTM_CAP_SET_STATEBLOB |
-	       PTM_CAP_STOP | PTM_CAP_GET_CONFIG | PTM_CAP_SET_BUFFERSIZE | PTM_CAP_GET_INFO;
+	uint32_t caps = PTM_CAP_INIT | PTM_CAP_SHUTDOWN | PTM_CAP_GET_TPMESTABLISHED |
+			PTM_CAP_SET_LOCALITY | PTM_CAP_CANCEL_TPM_CMD | PTM_CAP_STORE_VOLATILE |
+			PTM_CAP_RESET_TPMESTABLISHED | PTM_CAP_GET_STATEBLOB |
+			PTM_CAP_SET_STATEBLOB | PTM_CAP_STOP | PTM_CAP_GET_CONFIG |
+			PTM_CAP_SET_BUFFERSIZE | PTM_CAP_GET_INFO;
+
+	/* Only a relay without a data channel of its own takes one. */
+	if (ctrl->relay && vtpm_relay_takes_data_fd(ctrl->relay))
+		caps |= PTM_CAP_SET_DATAFD;
+	return caps;
 }
 
 static bool is_blob_type(uint32_t type)
@@ -272,6 +293,8 @@ static void handle_get_config(struct vtpm_ctrl *ctrl)
 
 static void handle_set_buffersize(struct vtpm_ctrl *ctrl, uint32_t size)
 {
+	uint32_t min = vtpm_backend_get_version(ctrl->backend) == VTPM_VERSION_2 ?
+			       BUFFER_MIN_TPM2 : BUFFER_MIN_TPM12;
 	uint8_t *p;
 
 	/* Setting needs a stopped TPM (ctrlchannel.c); asking does not. */
@@ -282,11 +305,52 @@ static void handle_set_buffersize(struct vtpm_ctrl *ctrl, uint32_t size)
 	p = out_reserve(ctrl, PTM_SETBUFSIZE_RESP_SIZE);
 	if (!p)
 		return;
-	/* The proxy driver's buffer is fixed: minimum = maximum = in use. */
+	/* As TPMLIB_SetBufferSize(): a wish outside the limits gets the nearest limit. */
+	if (size > 0) {
+		ctrl->buffer_size = size < min ? min : size > VTPM_BUFFER_SIZE ? VTPM_BUFFER_SIZE : size;
+		if (ctrl->relay)
+			vtpm_relay_set_max_command(ctrl->relay, ctrl->buffer_size);
+	}
 	put_be32(p, PTM_RES_SUCCESS);
-	put_be32(p + 4, VTPM_BUFFER_SIZE);
-	put_be32(p + 8, VTPM_BUFFER_SIZE);
+	put_be32(p + 4, ctrl->buffer_size);
+	put_be32(p + 8, min);
 	put_be32(p + 12, VTPM_BUFFER_SIZE);
+}
+
+/*
+ * SET_DATAFD: the data channel arrives as a descriptor passed with the
+ * request (SCM_RIGHTS); the relay serves it from now on.
+ */
+static void handle_set_datafd(struct vtpm_ctrl *ctrl)
+{
+	int fd = ctrl->pending_fd, r;
+	struct stat st;
+
+	ctrl->pending_fd = -1;
+	if (!ctrl->relay || !vtpm_relay_takes_data_fd(ctrl->relay)) {
+		/* Not offered (see capabilities()). */
+		respond_result(ctrl, PTM_RES_BAD_ORDINAL);
+		goto fail;
+	}
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		/* swtpm's answer to a request without a valid socket */
+		err(ctrl->ctx, "control channel: SET_DATAFD without a socket");
+		respond_result(ctrl, PTM_RES_BAD_PARAMETER);
+		goto fail;
+	}
+	r = vtpm_relay_set_data_fd(ctrl->relay, fd);
+	if (r < 0) {
+		/* -EBUSY: one data channel at a time, as swtpm (TPM_IOERROR). */
+		err(ctrl->ctx, "control channel: SET_DATAFD: %s",
+		    r == -EBUSY ? "a data channel is connected already" : strerror(-r));
+		respond_result(ctrl, r == -EBUSY ? PTM_RES_IOERROR : PTM_RES_FAIL);
+		goto fail;
+	}
+	respond_result(ctrl, PTM_RES_SUCCESS);
+	return;
+fail:
+	if (fd >= 0)
+		close(fd);
 }
 
 static void handle_get_info(struct vtpm_ctrl *ctrl, const uint8_t *req)
@@ -340,7 +404,7 @@ static bool handle_request(struct vtpm_ctrl *ctrl, const uint8_t *in, size_t len
 		p = out_reserve(ctrl, PTM_CAP_RESP_SIZE);
 		if (p) {
 			put_be32(p, PTM_RES_SUCCESS);
-			put_be32(p + 4, capabilities());
+			put_be32(p + 4, capabilities(ctrl));
 		}
 		break;
 	case PTM_CMD_INIT:
@@ -383,10 +447,12 @@ static bool handle_request(struct vtpm_ctrl *ctrl, const uint8_t *in, size_t len
 	case PTM_CMD_GET_INFO:
 		handle_get_info(ctrl, req);
 		break;
+	case PTM_CMD_SET_DATAFD:
+		handle_set_datafd(ctrl);
+		break;
 	case PTM_CMD_HASH_START:
 	case PTM_CMD_HASH_DATA:
 	case PTM_CMD_HASH_END:
-	case PTM_CMD_SET_DATAFD:
 	case PTM_CMD_LOCK_STORAGE:
 		/* Known but not offered (not in capabilities()). */
 		respond_result(ctrl, PTM_RES_BAD_ORDINAL);
@@ -424,6 +490,10 @@ static void drop_client(struct vtpm_ctrl *ctrl)
 	epoll_ctl(ctrl->epoll_fd, EPOLL_CTL_DEL, ctrl->client_fd, NULL);
 	close(ctrl->client_fd);
 	ctrl->client_fd = -1;
+	if (ctrl->pending_fd >= 0) {
+		close(ctrl->pending_fd);
+		ctrl->pending_fd = -1;
+	}
 	ctrl->in_len = 0;
 	ctrl->out_len = ctrl->out_off = 0;
 	ctrl->deadline = 0;
@@ -489,6 +559,52 @@ static void drain_input(struct vtpm_ctrl *ctrl)
 	}
 }
 
+/*
+ * recv() that also takes descriptors passed along (SCM_RIGHTS): the first
+ * one of a request is kept for SET_DATAFD, every other one closed at once.
+ */
+static ssize_t recv_with_fds(struct vtpm_ctrl *ctrl, uint8_t *buf, size_t len)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * RECV_FDS_MAX)];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf),
+	};
+	struct cmsghdr *cmsg;
+	ssize_t n;
+
+	n = recvmsg(ctrl->client_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return n;
+	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+		size_t nfds;
+
+		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS ||
+		    cmsg->cmsg_len < CMSG_LEN(0))
+			continue;
+		nfds = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfds; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(fd));
+			if (fd < 0)
+				continue;
+			if (ctrl->pending_fd < 0)
+				ctrl->pending_fd = fd;
+			else
+				close(fd);
+		}
+	}
+	/* MSG_CTRUNC: the kernel closed what did not fit. */
+	return n;
+}
+
 static int grow_input(struct vtpm_ctrl *ctrl, size_t size)
 {
 	uint8_t *p;
@@ -508,6 +624,11 @@ static void answer(struct vtpm_ctrl *ctrl, size_t len)
 {
 	bool drain = handle_request(ctrl, ctrl->in, len);
 
+	/* A descriptor that came with any other request is not wanted. */
+	if (ctrl->pending_fd >= 0) {
+		close(ctrl->pending_fd);
+		ctrl->pending_fd = -1;
+	}
 	ctrl->in_len = 0;
 	ctrl->deadline = 0;
 	if (drain)
@@ -549,7 +670,7 @@ static int serve_client(struct vtpm_ctrl *ctrl)
 			drop_client(ctrl);
 			return answered;
 		}
-		n = recv(ctrl->client_fd, ctrl->in + ctrl->in_len, max - ctrl->in_len, MSG_DONTWAIT);
+		n = recv_with_fds(ctrl, ctrl->in + ctrl->in_len, max - ctrl->in_len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -670,8 +791,9 @@ static int ctrl_alloc(struct vtpm_ctx *ctx, struct vtpm_backend *backend, struct
 	ctrl = calloc(1, sizeof(*ctrl));
 	if (!ctrl)
 		return -ENOMEM;
-	ctrl->listen_fd = ctrl->client_fd = -1;
+	ctrl->listen_fd = ctrl->client_fd = ctrl->pending_fd = -1;
 	ctrl->timeout_ms = VTPM_CTRL_TIMEOUT_MS;
+	ctrl->buffer_size = VTPM_BUFFER_SIZE;
 	/* Room for every fixed-size response, so small answers cannot fail. */
 	ctrl->out_cap = PTM_GETINFO_RESP_HEADER_SIZE + PTM_GETINFO_MAX;
 	ctrl->out = malloc(ctrl->out_cap);
@@ -914,6 +1036,11 @@ VTPM_EXPORT uint8_t vtpm_ctrl_get_locality(const struct vtpm_ctrl *ctrl)
 void vtpm_ctrl_set_relay(struct vtpm_ctrl *ctrl, struct vtpm_relay *relay)
 {
 	ctrl->relay = relay;
+}
+
+struct vtpm_relay *vtpm_ctrl_get_relay(const struct vtpm_ctrl *ctrl)
+{
+	return ctrl->relay;
 }
 
 struct vtpm_backend *vtpm_ctrl_get_backend(const struct vtpm_ctrl *ctrl)

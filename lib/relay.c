@@ -4,19 +4,34 @@
  * that sees bytes straight from an untrusted client, so every command is
  * framed and checked here before a backend gets it, and every failure still
  * produces a response: the kernel waits for one.
+ *
+ * A relay made with vtpm_relay_new_ctrl() serves a virtual machine instead:
+ * its data channel is a stream socket that QEMU hands over with the control
+ * channel's CMD_SET_DATAFD.  A stream has no message boundaries, so there a
+ * command is framed by its header's size field: the header is read first,
+ * then exactly the rest, never more, so one command at most is buffered and
+ * the commands behind it wait in the socket.
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 
 #include "vtpm-internal.h"
 #include "wire.h"
 
 /* How often wait_registered looks at sysfs when no command arrives. */
 #define REGISTER_POLL_MS 10
+/*
+ * Bytes thrown away after a stream command whose header cannot be framed:
+ * what the peer had sent by then, bounded so that a peer cannot keep the
+ * relay draining.
+ */
+#define STREAM_DRAIN_MAX (16 * VTPM_BUFFER_SIZE)
 
 struct vtpm_relay {
 	int refcount;
@@ -24,7 +39,10 @@ struct vtpm_relay {
 	struct vtpm_device *dev; /* NULL for vtpm_relay_new_fd() */
 	struct vtpm_backend *backend;
 	enum vtpm_version version;
-	int fd;
+	int fd;			/* -1: no data channel (yet) */
+	bool stream;		/* fd is a stream socket we own (vtpm_relay_new_ctrl()) */
+	size_t cmd_len;		/* stream: bytes of the command read so far */
+	size_t max_cmd;		/* largest command taken (SET_BUFFERSIZE) */
 	int stop_fd; /* eventfd that wakes run() for vtpm_relay_stop() */
 	volatile sig_atomic_t stop_requested;
 	uint8_t locality;
@@ -36,22 +54,22 @@ struct vtpm_relay {
 };
 
 static int relay_new(struct vtpm_ctx *ctx, int fd, struct vtpm_device *dev,
-		     struct vtpm_backend *backend, struct vtpm_relay **out)
+		     struct vtpm_backend *backend, bool start, struct vtpm_relay **out)
 {
 	struct vtpm_relay *relay;
 	int r;
 
-	if (fd < 0)
-		return -EBADF;
 	if (dev && vtpm_device_get_version(dev) != vtpm_backend_get_version(backend)) {
 		err(ctx, "device and backend speak different TPM versions");
 		return -EINVAL;
 	}
 
-	r = vtpm_backend_start(backend);
-	if (r < 0) {
-		err(ctx, "starting the TPM backend failed: %s", strerror(-r));
-		return r;
+	if (start) {
+		r = vtpm_backend_start(backend);
+		if (r < 0) {
+			err(ctx, "starting the TPM backend failed: %s", strerror(-r));
+			return r;
+		}
 	}
 
 	relay = calloc(1, sizeof(*relay));
@@ -69,6 +87,7 @@ static int relay_new(struct vtpm_ctx *ctx, int fd, struct vtpm_device *dev,
 	relay->backend = vtpm_backend_ref(backend);
 	relay->version = vtpm_backend_get_version(backend);
 	relay->fd = fd;
+	relay->max_cmd = VTPM_BUFFER_SIZE;
 	*out = relay;
 	return 0;
 }
@@ -78,15 +97,78 @@ VTPM_EXPORT int vtpm_relay_new(struct vtpm_ctx *ctx, struct vtpm_device *dev,
 {
 	if (!dev || !backend)
 		return -EINVAL;
-	return relay_new(ctx, vtpm_device_get_fd(dev), dev, backend, relay);
+	return relay_new(ctx, vtpm_device_get_fd(dev), dev, backend, true, relay);
 }
 
 VTPM_EXPORT int vtpm_relay_new_fd(struct vtpm_ctx *ctx, int fd, struct vtpm_backend *backend,
 				  struct vtpm_relay **relay)
 {
+	if (fd < 0)
+		return -EBADF;
 	if (!backend)
 		return -EINVAL;
-	return relay_new(ctx, fd, NULL, backend, relay);
+	return relay_new(ctx, fd, NULL, backend, true, relay);
+}
+
+VTPM_EXPORT int vtpm_relay_new_ctrl(struct vtpm_ctx *ctx, struct vtpm_backend *backend,
+				    struct vtpm_ctrl *ctrl, struct vtpm_relay **out)
+{
+	struct vtpm_relay *relay;
+	int r;
+
+	if (!backend || !ctrl)
+		return -EINVAL;
+	if (vtpm_ctrl_get_relay(ctrl))
+		return -EBUSY;
+	r = relay_new(ctx, -1, NULL, backend, false, &relay);
+	if (r < 0)
+		return r;
+	relay->stream = true;
+	r = vtpm_relay_attach_ctrl(relay, ctrl);
+	if (r < 0) {
+		vtpm_relay_unref(relay);
+		return r;
+	}
+	*out = relay;
+	return 0;
+}
+
+/* Close the data channel of a vtpm_relay_new_ctrl() relay; the next SET_DATAFD brings another. */
+static void close_data_channel(struct vtpm_relay *relay)
+{
+	if (!relay->stream || relay->fd < 0)
+		return;
+	dbg(relay->ctx, "data channel closed");
+	close(relay->fd);
+	relay->fd = -1;
+	relay->cmd_len = 0;
+}
+
+bool vtpm_relay_takes_data_fd(const struct vtpm_relay *relay)
+{
+	return relay->stream;
+}
+
+int vtpm_relay_set_data_fd(struct vtpm_relay *relay, int fd)
+{
+	int flags;
+
+	if (!relay->stream)
+		return -ENOTSUP;
+	if (relay->fd >= 0)
+		return -EBUSY;
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -errno;
+	relay->fd = fd;
+	relay->cmd_len = 0;
+	dbg(relay->ctx, "data channel received");
+	return 0;
+}
+
+void vtpm_relay_set_max_command(struct vtpm_relay *relay, size_t size)
+{
+	relay->max_cmd = size < VTPM_BUFFER_SIZE ? size : VTPM_BUFFER_SIZE;
 }
 
 VTPM_EXPORT struct vtpm_relay *vtpm_relay_ref(struct vtpm_relay *relay)
@@ -101,6 +183,7 @@ VTPM_EXPORT struct vtpm_relay *vtpm_relay_unref(struct vtpm_relay *relay)
 	if (!relay || --relay->refcount > 0)
 		return NULL;
 	vtpm_relay_attach_ctrl(relay, NULL);
+	close_data_channel(relay);
 	close(relay->stop_fd);
 	vtpm_backend_unref(relay->backend);
 	vtpm_device_unref(relay->dev);
@@ -169,7 +252,7 @@ static size_t handle_command(struct vtpm_relay *relay, size_t len)
 	uint32_t rc;
 	int r;
 
-	rc = vtpm_wire_check_command(relay->version, relay->cmd, len, VTPM_BUFFER_SIZE);
+	rc = vtpm_wire_check_command(relay->version, relay->cmd, len, relay->max_cmd);
 	if (rc) {
 		relay->stats.malformed++;
 		dbg(relay->ctx, "rejecting malformed command of %zu bytes with 0x%x", len, rc);
@@ -177,8 +260,13 @@ static size_t handle_command(struct vtpm_relay *relay, size_t len)
 	}
 
 	vtpm_wire_parse_header(relay->cmd, len, &hdr);
-	if (hdr.code == VTPM_CC_SET_LOCALITY)
+	/* The proxy driver's own command; a virtual machine's TPM has none. */
+	if (hdr.code == VTPM_CC_SET_LOCALITY && !relay->stream)
 		return handle_set_locality(relay, len);
+	/* Powered off (CMD_STOP, or before CMD_INIT): swtpm's answer. */
+	if (!vtpm_backend_is_running(relay->backend))
+		return vtpm_wire_build_response(relay->version, vtpm_wire_rc_failure(relay->version),
+						relay->resp);
 
 	r = vtpm_backend_process(relay->backend, relay->cmd, len, relay->locality,
 				 relay->resp, sizeof(relay->resp), &resp_len);
@@ -195,7 +283,7 @@ static size_t handle_command(struct vtpm_relay *relay, size_t len)
 }
 
 /* Read one command and answer it; the caller knows the fd is readable. */
-static int serve_one(struct vtpm_relay *relay)
+static int serve_message(struct vtpm_relay *relay)
 {
 	size_t resp_len;
 	ssize_t n, w;
@@ -220,6 +308,108 @@ static int serve_one(struct vtpm_relay *relay)
 	return 1;
 }
 
+/*
+ * Write a whole response to the stream, waiting for room as long as a
+ * control message may take: a peer that does not read loses its channel.
+ */
+static int stream_write(struct vtpm_relay *relay, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		struct pollfd pfd = { .fd = relay->fd, .events = POLLOUT };
+		ssize_t n = send(relay->fd, relay->resp + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN)
+			return -EPIPE;
+		if (poll(&pfd, 1, VTPM_CTRL_TIMEOUT_MS) <= 0) {
+			warn(relay->ctx, "the data channel's peer does not read its response: closing it");
+			return -EPIPE;
+		}
+	}
+	return 0;
+}
+
+/* Throw away what the peer has sent so far, up to STREAM_DRAIN_MAX bytes. */
+static void stream_drain(struct vtpm_relay *relay)
+{
+	size_t total = 0;
+
+	while (total < STREAM_DRAIN_MAX) {
+		ssize_t n = recv(relay->fd, relay->cmd, sizeof(relay->cmd), MSG_DONTWAIT);
+
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+	}
+	relay->cmd_len = 0;
+}
+
+/*
+ * Read what is there of the current command; answer it once complete.
+ * Returns 1 when a command was answered, 0 when more bytes are needed,
+ * -EPIPE when the peer is gone (the channel is closed then).
+ */
+static int serve_stream(struct vtpm_relay *relay)
+{
+	size_t want, resp_len;
+	bool unframable = false;
+	ssize_t n;
+
+	if (relay->cmd_len < TPM_HEADER_SIZE) {
+		want = TPM_HEADER_SIZE;
+	} else {
+		/* The header's size field (after the 2-byte tag). */
+		want = get_be32(relay->cmd + 2);
+		unframable = want < TPM_HEADER_SIZE || want > relay->max_cmd;
+	}
+	if (!unframable && relay->cmd_len < want) {
+		n = recv(relay->fd, relay->cmd + relay->cmd_len, want - relay->cmd_len, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			return 0;
+		if (n <= 0) {
+			if (relay->cmd_len)
+				dbg(relay->ctx, "data channel closed in the middle of a command");
+			close_data_channel(relay);
+			return -EPIPE;
+		}
+		relay->cmd_len += (size_t)n;
+		if (relay->cmd_len < want)
+			return 0;
+		if (relay->cmd_len == TPM_HEADER_SIZE && get_be32(relay->cmd + 2) != TPM_HEADER_SIZE)
+			return serve_stream(relay); /* the header is in: frame the rest */
+	}
+
+	/*
+	 * A size the relay cannot frame gets the answer the proxy fd gives a
+	 * command of the wrong size; where the next command starts is lost,
+	 * so what the peer sent with it goes too.
+	 */
+	resp_len = handle_command(relay, unframable ? TPM_HEADER_SIZE : relay->cmd_len);
+	relay->stats.commands++;
+	if (unframable)
+		stream_drain(relay);
+	relay->cmd_len = 0;
+	if (stream_write(relay, resp_len) < 0) {
+		close_data_channel(relay);
+		return -EPIPE;
+	}
+	return 1;
+}
+
+static int serve_one(struct vtpm_relay *relay)
+{
+	if (relay->fd < 0)
+		return 0;
+	return relay->stream ? serve_stream(relay) : serve_message(relay);
+}
+
 static int poll_fd(int fd, int timeout_ms, short *revents)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -237,14 +427,18 @@ VTPM_EXPORT int vtpm_relay_dispatch(struct vtpm_relay *relay)
 	short revents = 0;
 	int r;
 
+	if (relay->fd < 0)
+		return 0;
 	/* The proxy fd's read blocks even with O_NONBLOCK, so poll first. */
 	r = poll_fd(relay->fd, 0, &revents);
 	if (r < 0)
 		return r == -EINTR ? 0 : r;
 	if (revents & POLLIN)
 		return serve_one(relay);
-	if (revents & (POLLHUP | POLLERR | POLLNVAL))
+	if (revents & (POLLHUP | POLLERR | POLLNVAL)) {
+		close_data_channel(relay);
 		return -EPIPE;
+	}
 	return 0;
 }
 
@@ -298,10 +492,16 @@ static int wait_event(struct vtpm_relay *relay, int timeout_ms)
 	}
 	if (relay->stop_requested)
 		return -ECANCELED;
+	/* The data channel may have come or gone with the control request. */
+	if (pfd[0].fd != relay->fd)
+		return 0;
 	if (pfd[0].revents & POLLIN)
 		return 1;
-	if (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL))
-		return -EPIPE;
+	if (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+		if (!relay->stream)
+			return -EPIPE;
+		close_data_channel(relay); /* QEMU went away: wait for the next one */
+	}
 	return 0;
 }
 
@@ -318,7 +518,8 @@ VTPM_EXPORT int vtpm_relay_run(struct vtpm_relay *relay)
 		if (r == 0)
 			continue;
 		r = serve_one(relay);
-		if (r < 0)
+		/* A virtual machine's data channel closing ends only that channel. */
+		if (r < 0 && !(r == -EPIPE && relay->stream))
 			return r;
 	}
 }

@@ -66,12 +66,19 @@ int vtpm_backend_store_volatile(struct vtpm_backend *backend);
 /* ---- relay.c: for the control channel ---- */
 
 void vtpm_relay_set_locality(struct vtpm_relay *relay, uint8_t locality);
+/* Whether @relay takes its data channel from CMD_SET_DATAFD (vtpm_relay_new_ctrl()). */
+bool vtpm_relay_takes_data_fd(const struct vtpm_relay *relay);
+/* Hand it the data channel @fd (taken over on success).  -ENOTSUP; -EBUSY if it has one. */
+int vtpm_relay_set_data_fd(struct vtpm_relay *relay, int fd);
+/* Take commands of at most @size bytes (SET_BUFFERSIZE; never more than VTPM_BUFFER_SIZE). */
+void vtpm_relay_set_max_command(struct vtpm_relay *relay, size_t size);
 
 /* ---- ctrl.c: for the relay ---- */
 
 /* Tell @ctrl which relay serves it (NULL: none), for SET_LOCALITY. */
 void vtpm_ctrl_set_relay(struct vtpm_ctrl *ctrl, struct vtpm_relay *relay);
 struct vtpm_backend *vtpm_ctrl_get_backend(const struct vtpm_ctrl *ctrl);
+struct vtpm_relay *vtpm_ctrl_get_relay(const struct vtpm_ctrl *ctrl);
 
 /* ---- ctrl-client.c: for fuzz targets and tests ---- */
 

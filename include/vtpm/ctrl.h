@@ -15,7 +15,10 @@
  * poll vtpm_ctrl_get_fd() in your own loop.
  *
  * Commands and their mapping onto the backend:
- *   GET_CAPABILITY        the supported set (no hashing, no SET_DATAFD)
+ *   GET_CAPABILITY        the supported set (no hashing; SET_DATAFD only when
+ *                         attached to a relay from vtpm_relay_new_ctrl())
+ *   SET_DATAFD            take the data channel, a stream socket passed with
+ *                         SCM_RIGHTS, for such a relay; one at a time
  *   INIT                  power on, or power-cycle a running TPM
  *   STOP                  power off (vtpm_backend_shutdown())
  *   SHUTDOWN              power off, and end vtpm_relay_run() (swtpm exits)
@@ -29,7 +32,12 @@
  *                         changes nothing (swtpm_ioctl --save of an absent
  *                         blob writes an empty file)
  *   GET_CONFIG            no keys: state is never encrypted
- *   SET_BUFFERSIZE        fixed at VTPM_BUFFER_SIZE
+ *   SET_BUFFERSIZE        0 asks; otherwise (TPM stopped) sets the largest
+ *                         command, clamped to minsize..VTPM_BUFFER_SIZE
+ *                         (minsize: 2808 for TPM 2, 3072 for TPM 1.2, as
+ *                         swtpm reports them)
+ * SET_LOCALITY and RESET_TPMESTABLISHED take the locality in one byte, or
+ * in the 4 bytes of the whole struct as QEMU sends them.
  * Anything else, and the hash commands, get TPM_BAD_ORDINAL; a malformed or
  * incomplete request gets TPM_BAD_PARAMETER.
  *

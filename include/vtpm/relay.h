@@ -47,6 +47,35 @@ int vtpm_relay_new(struct vtpm_ctx *ctx, struct vtpm_device *dev,
 int vtpm_relay_new_fd(struct vtpm_ctx *ctx, int fd, struct vtpm_backend *backend,
 		      struct vtpm_relay **relay);
 
+struct vtpm_ctrl;
+
+/**
+ * vtpm_relay_new_ctrl - serve a virtual machine: a TPM with no device,
+ * driven the way QEMU's tpm-emulator backend (and Cloud Hypervisor) drive
+ * "swtpm socket" over its control channel
+ * @backend: referenced by the relay; NOT started here: the client powers
+ *	it on with CMD_INIT (a guest's firmware sends TPM2_Startup itself)
+ * @ctrl: the control endpoint (see ctrl.h), attached to the relay as by
+ *	vtpm_relay_attach_ctrl().  It offers CMD_SET_DATAFD: the client
+ *	passes one end of a stream socket with SCM_RIGHTS, and the relay
+ *	serves TPM commands on it, framed by the size in their header.
+ *
+ * Until a data channel arrives the relay serves only the control endpoint;
+ * when the data channel's peer goes away the relay closes it and waits for
+ * the next CMD_SET_DATAFD, as swtpm does.  vtpm_relay_run() returns 0 after
+ * CMD_SHUTDOWN or vtpm_relay_stop().  Commands on the data channel follow
+ * the rules above; a header size outside 10..buffer size (VTPM_BUFFER_SIZE
+ * or less after CMD_SET_BUFFERSIZE) gets the same error response as on a
+ * proxy fd, and the bytes the peer had sent with it are dropped, since the
+ * start of the next command is lost.  At most one command is buffered.
+ * Commands while the TPM is powered off get a TPM failure response.
+ *
+ * Returns: 0; -EINVAL for a NULL @backend or @ctrl, or a @ctrl serving
+ * another backend; -EBUSY if @ctrl is attached elsewhere; -ENOMEM.
+ */
+int vtpm_relay_new_ctrl(struct vtpm_ctx *ctx, struct vtpm_backend *backend,
+			struct vtpm_ctrl *ctrl, struct vtpm_relay **relay);
+
 /** vtpm_relay_ref - take a reference; returns @relay. */
 struct vtpm_relay *vtpm_relay_ref(struct vtpm_relay *relay);
 
@@ -56,7 +85,8 @@ struct vtpm_relay *vtpm_relay_unref(struct vtpm_relay *relay);
 /**
  * vtpm_relay_get_fd - the fd to watch for POLLIN in the caller's own event
  * loop; call vtpm_relay_dispatch() when it is readable.  POLLHUP means the
- * device is gone.
+ * device is gone.  For vtpm_relay_new_ctrl(): the data channel, or -1
+ * while there is none (it changes when the control endpoint is served).
  */
 int vtpm_relay_get_fd(const struct vtpm_relay *relay);
 
@@ -97,8 +127,6 @@ void vtpm_relay_stop(struct vtpm_relay *relay);
  * vtpm_relay_stop(); or an error as from vtpm_relay_dispatch().
  */
 int vtpm_relay_wait_registered(struct vtpm_relay *relay, int timeout_ms);
-
-struct vtpm_ctrl;
 
 /**
  * vtpm_relay_attach_ctrl - serve a control endpoint from vtpm_relay_run()

@@ -5,6 +5,8 @@
  * backend that keeps its state blobs in memory.
  *
  * The input is the byte stream a client sends, then its write side closes.
+ * The endpoint serves a relay from vtpm_relay_new_ctrl(), so SET_DATAFD
+ * (here never with a descriptor) and SET_BUFFERSIZE reach the relay.
  * Invariants: the endpoint neither crashes nor leaks, never writes more
  * than a response per request, and always ends with -EPIPE once the
  * client is gone (it never waits for bytes that cannot come).
@@ -137,6 +139,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vtpm_ctrl *ctrl;
+	struct vtpm_relay *relay;
 	uint8_t sink[8192];
 	int sv[2], buf = 4 * FUZZ_CTRL_MAX_INPUT, r = 0;
 
@@ -152,6 +155,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	shutdown(sv[1], SHUT_WR);
 	if (vtpm_ctrl_new_fd(ctx, backend, sv[0], &ctrl) < 0)
 		die("ctrl");
+	if (vtpm_relay_new_ctrl(ctx, backend, ctrl, &relay) < 0)
+		die("relay");
 
 	for (int round = 0; round < FUZZ_CTRL_MAX_ROUNDS; round++) {
 		r = vtpm_ctrl_dispatch(ctrl);
@@ -162,7 +167,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (r != -EPIPE)
 		die("the endpoint did not notice its client left");
+	if (vtpm_relay_get_fd(relay) >= 0)
+		die("a data channel appeared without a descriptor");
+	vtpm_relay_unref(relay);
 	vtpm_ctrl_unref(ctrl);
+	vtpm_backend_shutdown(backend);
 	close(sv[1]);
 	return 0;
 }
