@@ -33,6 +33,7 @@ struct create_options {
 	struct container_opts container;
 	const char *ctrl;	 /* --ctrl address, or NULL */
 	const char *key;	 /* --key options, or NULL */
+	const char *socket;	 /* --socket: serve a VM there, no device */
 	char *swtpm_data;	 /* --backend swtpm:...: the data and control */
 	char *swtpm_ctrl;	 /* addresses, or NULL for libtpms */
 };
@@ -62,6 +63,9 @@ static void create_usage(FILE *f)
 		"                      (a running 'swtpm socket': its --server and --ctrl)\n"
 		"  --ctrl ADDR         serve swtpm's control protocol at unix:PATH (mode 0600)\n"
 		"                      or tcp:127.0.0.1:PORT, e.g. for 'vtpmctl ctrl/state'\n"
+		"  --socket PATH       no device: serve a virtual machine on the Unix socket\n"
+		"                      PATH like 'swtpm socket --ctrl type=unixio,path=PATH'\n"
+		"                      (QEMU: -chardev socket,path=PATH -tpmdev emulator)\n"
 		"  --state-dir DIR     keep the TPM's state in DIR (swtpm's layout); without\n"
 		"                      it the state lives in a temporary directory removed at exit\n"
 		"  --resume            restore the volatile state saved by the last clean stop\n"
@@ -131,7 +135,7 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 {
 	enum { OPT_TPM2 = 256, OPT_TPM12, OPT_STATE_DIR, OPT_RESUME, OPT_DAEMON,
 	       OPT_PIDFILE, OPT_TIMEOUT, OPT_JSON, OPT_USER, OPT_GROUP, OPT_NO_SANDBOX,
-	       OPT_BACKEND, OPT_CTRL, OPT_KEY };
+	       OPT_BACKEND, OPT_CTRL, OPT_KEY, OPT_SOCKET };
 	static const struct option options[] = {
 		{ "tpm2", no_argument, NULL, OPT_TPM2 },
 		{ "tpm12", no_argument, NULL, OPT_TPM12 },
@@ -147,6 +151,7 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 		{ "backend", required_argument, NULL, OPT_BACKEND },
 		{ "ctrl", required_argument, NULL, OPT_CTRL },
 		{ "key", required_argument, NULL, OPT_KEY },
+		{ "socket", required_argument, NULL, OPT_SOCKET },
 		CONTAINER_LONG_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -182,6 +187,13 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 				return -EINVAL;
 			}
 			o->ctrl = optarg;
+			break;
+		case OPT_SOCKET:
+			if (!*optarg) {
+				log_error("--socket needs a path");
+				return -EINVAL;
+			}
+			o->socket = optarg;
 			break;
 		case OPT_STATE_DIR:
 			if (!*optarg) {
@@ -263,6 +275,11 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 	}
 	if (container_check_opts(&o->container) < 0)
 		return -EINVAL;
+	if (o->socket && (o->ctrl || o->swtpm_data || container_wanted(&o->container))) {
+		log_error("--socket serves the control channel itself, from libtpms, with no "
+			  "device: it excludes --ctrl, --backend swtpm and the container options");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -274,9 +291,34 @@ static int write_pidfile(const char *path, pid_t pid)
 	return vtpm_write_file_atomic_path(path, buf, (size_t)n, 0644);
 }
 
+/* What --socket serves: the socket, the state, the serving process. */
+static void print_socket(const struct create_options *o, const char *state_dir, pid_t pid)
+{
+	if (o->json) {
+		struct json_object *obj = json_object_new_object();
+
+		json_object_object_add(obj, "socket", json_object_new_string(o->socket));
+		json_object_object_add(obj, "version",
+				       json_object_new_string(o->version == VTPM_VERSION_2 ? "2.0" : "1.2"));
+		json_object_object_add(obj, "state_dir", json_object_new_string(state_dir));
+		json_object_object_add(obj, "pid", json_object_new_int64(pid));
+		puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
+							 JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(obj);
+	} else {
+		printf("socket %s\n  version        %s\n  state          %s\n  pid            %ld\n",
+		       o->socket, o->version == VTPM_VERSION_2 ? "2.0" : "1.2", state_dir, (long)pid);
+	}
+	fflush(stdout);
+}
+
 static void print_device(struct vtpm_device *dev, const struct create_options *o,
 			 const char *state_dir, pid_t pid)
 {
+	if (!dev) {
+		print_socket(o, state_dir, pid);
+		return;
+	}
 	if (o->json) {
 		struct json_object *obj = device_to_json(dev);
 
@@ -360,7 +402,7 @@ static int confine(const struct create_options *o, struct vtpm_ctx *ctx)
 		return r;
 	}
 	/* The control channel and the swtpm backend live on sockets. */
-	r = vtpm_sandbox_apply_seccomp(ctx, o->ctrl || o->swtpm_data ?
+	r = vtpm_sandbox_apply_seccomp(ctx, o->ctrl || o->swtpm_data || o->socket ?
 					    VTPM_SECCOMP_ALLOW_SOCKETS : 0);
 	if (r < 0)
 		log_error("cannot install the system call filter: %s", strerror(-r));
@@ -385,6 +427,65 @@ static int prepare_state_dir(const struct create_options *o, const char *dir, bo
 		return -EACCES;
 	}
 	return 0;
+}
+
+/*
+ * --socket: no device; QEMU's tpm-emulator connects to the control socket
+ * and hands over the data channel.  The TPM stays off until its CMD_INIT:
+ * the guest's firmware sends TPM2_Startup itself.
+ */
+static int serve_socket(struct vtpm_ctx *ctx, struct vtpm_backend *backend,
+			const struct create_options *o, const char *state_dir)
+{
+	struct vtpm_ctrl_options copts = { .size = sizeof(copts), .mode = 0600,
+					   .uid = o->uid, .gid = o->gid };
+	struct vtpm_ctrl *ctrl = NULL;
+	struct vtpm_relay *relay = NULL;
+	int ret = EXIT_FAIL, r;
+
+	r = vtpm_ctrl_new(ctx, backend, o->socket, &copts, &ctrl);
+	if (r < 0) {
+		log_error("cannot serve on %s: %s", o->socket,
+			  r == -EEXIST ? "something that is not a socket is in the way" :
+			  r == -EADDRINUSE ? "another server listens there" : strerror(-r));
+		goto out;
+	}
+	r = vtpm_relay_new_ctrl(ctx, backend, ctrl, &relay);
+	if (r < 0) {
+		log_error("cannot serve the TPM: %s", strerror(-r));
+		goto out;
+	}
+	install_signal_handlers();
+	running_relay = relay;
+
+	if (o->daemon) {
+		r = daemonize(NULL, o, state_dir);
+		if (r < 0)
+			goto out;
+	} else {
+		if (o->pidfile) {
+			r = write_pidfile(o->pidfile, getpid());
+			if (r < 0) {
+				log_error("cannot write pid file %s: %s", o->pidfile, strerror(-r));
+				goto out;
+			}
+		}
+		print_socket(o, state_dir, getpid());
+	}
+	r = confine(o, ctx);
+	if (r < 0)
+		goto out;
+
+	r = vtpm_relay_run(relay);
+	if (r < 0)
+		log_error("serving %s failed: %s", o->socket, strerror(-r));
+	else
+		ret = EXIT_OK;
+out:
+	running_relay = NULL;
+	vtpm_relay_unref(relay);
+	vtpm_ctrl_unref(ctrl);
+	return ret;
 }
 
 int cmd_create(int argc, char *argv[])
@@ -455,6 +556,11 @@ int cmd_create(int argc, char *argv[])
 			explain_state_error(r, state_dir);
 			goto out;
 		}
+	}
+
+	if (o.socket) {
+		ret = serve_socket(ctx, backend, &o, state_dir);
+		goto out;
 	}
 
 	/* The device first: without a driver, the state stays untouched. */
