@@ -17,8 +17,6 @@ host) uses it.
 2. Live migration between two QEMU processes, each with its own libvtpm
    instance: a PCR extended and an NV index written before migrating read
    back the same in the guest afterwards.
-3. The same guest against an instance of 'vtpmctl daemon' made with
-   'vtpmctl create --name X --socket PATH'.
 
 Exit status: 0 pass, 77 skip (a tool is missing; never under CI=true),
 99 broken environment, 1 failure.
@@ -440,55 +438,6 @@ def part_migration(tmp, kernel, initrd):
         b.stop()
 
 
-def part_daemon(tmp, kernel, initrd):
-    """'vtpmctl create --name X --socket PATH' through the instance manager."""
-    run_dir = os.path.join(tmp, "run")
-    state_base = os.path.join(tmp, "daemon-state")
-    sock = os.path.join(tmp, "named.sock")
-    env = dict(os.environ, VTPM_RUN_DIR=run_dir)
-    d = subprocess.Popen([VTPMCTL, "daemon", "--run-dir", run_dir, "--state-dir", state_base,
-                          "--no-spares"] if False else
-                         [VTPMCTL, "daemon", "--run-dir", run_dir, "--state-dir", state_base],
-                         stdin=subprocess.DEVNULL, stdout=open(os.path.join(tmp, "daemon.log"), "w"),
-                         stderr=subprocess.STDOUT, env=env)
-    vm = None
-    try:
-        deadline = time.monotonic() + 30
-        while not os.path.exists(os.path.join(run_dir, "manager.sock")):
-            if d.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the daemon did not come up")
-            time.sleep(0.05)
-        r = subprocess.run([VTPMCTL, "create", "--run-dir", run_dir, "--name", "vm1",
-                            "--socket", sock], capture_output=True, text=True, env=env)
-        check(r.returncode == 0, "create --name vm1 --socket: %s" % (r.stderr.strip() or "ok"))
-        if r.returncode != 0:
-            return
-        vm = Qemu(tmp, "named", kernel, initrd, sock, "side")
-        deadline = time.monotonic() + BOOT_TIMEOUT
-        res = {}
-        while True:
-            line = vm.read_line(deadline)
-            if line.startswith("RESULT "):
-                tag, key, value = (line.split(" ", 2) + [""])[:3]
-                res[key] = value
-            if line.startswith("JOBEXIT"):
-                break
-        check("node" in res and "missing" not in res and res.get("random_len") == "64",
-              "a named instance serves the guest")
-        vm.quit()
-    except Exception as e:  # noqa: BLE001
-        check(False, "daemon: %s" % e)
-    finally:
-        if vm:
-            vm.kill()
-        d.send_signal(signal.SIGTERM)
-        try:
-            d.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            d.kill()
-            d.wait()
-
-
 def main():
     for tool in (QEMU, "swtpm", "swtpm_ioctl", "tpm2", "busybox", "cpio", "ldd"):
         if not shutil.which(tool):
@@ -511,14 +460,12 @@ def main():
     keep = os.environ.get("VM_KEEP") == "1"
     try:
         initrd = build_initramfs(tmp)
-        parts = sys.argv[1:] or ["side", "migrate", "daemon"]
+        parts = sys.argv[1:] or ["side", "migrate"]
         t0 = time.monotonic()
         if "side" in parts:
             part_side_by_side(tmp, kernel, initrd)
         if "migrate" in parts:
             part_migration(tmp, kernel, initrd)
-        if "daemon" in parts:
-            part_daemon(tmp, kernel, initrd)
         log("qemu-emulator: %.1f s" % (time.monotonic() - t0))
         if failures:
             for name in sorted(os.listdir(tmp)):
