@@ -31,6 +31,7 @@ struct rules_node {
 	char *container_path;
 	unsigned int major;
 	unsigned int minor;
+	int which;	/* enum vtpm_node + 1; 0 for a node added by hand */
 };
 
 struct vtpm_rules {
@@ -175,6 +176,26 @@ VTPM_EXPORT int vtpm_rules_set_container_path(struct vtpm_rules *rules, unsigned
 	return 0;
 }
 
+VTPM_EXPORT int vtpm_rules_find_node(const struct vtpm_rules *rules, enum vtpm_node node)
+{
+	if (node != VTPM_NODE_TPM && node != VTPM_NODE_TPMRM)
+		return -EINVAL;
+	for (unsigned int i = 0; i < rules->count; i++)
+		if (rules->nodes[i].which == (int)node + 1)
+			return (int)i;
+	return -ENOENT;
+}
+
+VTPM_EXPORT int vtpm_rules_set_node_container_path(struct vtpm_rules *rules,
+						   enum vtpm_node node, const char *path)
+{
+	int index = vtpm_rules_find_node(rules, node);
+
+	if (index < 0)
+		return index;
+	return vtpm_rules_set_container_path(rules, (unsigned int)index, path);
+}
+
 VTPM_EXPORT void vtpm_rules_set_owner(struct vtpm_rules *rules, uid_t uid, gid_t gid)
 {
 	rules->uid = uid;
@@ -283,6 +304,7 @@ VTPM_EXPORT int vtpm_rules_new_from_device(struct vtpm_ctx *ctx, struct vtpm_dev
 					major(devnum), minor(devnum));
 		if (r < 0)
 			goto fail;
+		rules->nodes[r].which = (int)nodes[i] + 1;
 	}
 	snprintf(name, sizeof(name), "tpm%u", vtpm_device_get_number(dev));
 	r = vtpm_rules_set_name(rules, name);
@@ -373,6 +395,7 @@ VTPM_EXPORT int vtpm_rules_new_from_path(struct vtpm_ctx *ctx, const char *path,
 	r = vtpm_rules_add_node(rules, node_path, NULL, major(st.st_rdev), minor(st.st_rdev));
 	if (r < 0)
 		goto fail;
+	rules->nodes[r].which = VTPM_NODE_TPM + 1;
 
 	if (asprintf(&sys_path, "%s/class/tpmrm/tpmrm%ld/dev",
 		     vtpm_ctx_get_path(ctx, VTPM_PATH_SYSFS), num) < 0) {
@@ -390,6 +413,7 @@ VTPM_EXPORT int vtpm_rules_new_from_path(struct vtpm_ctx *ctx, const char *path,
 		r = vtpm_rules_add_node(rules, rm_path, NULL, maj, min);
 		if (r < 0)
 			goto fail;
+		rules->nodes[r].which = VTPM_NODE_TPMRM + 1;
 	} else {
 		dbg(ctx, "no %s: TPM 1.2 or not registered, no tpmrm node", sys_path);
 	}

@@ -311,6 +311,28 @@ static void test_from_path(void **state)
 	assert_int_equal(node.minor, 65541);
 	snprintf(p, sizeof(p), "%s/tpmrm5", dev);
 	assert_string_equal(node.host_path, p);
+	/* Nodes chosen by what they are, not by position. */
+	assert_int_equal(vtpm_rules_find_node(rules, VTPM_NODE_TPM), 0);
+	assert_int_equal(vtpm_rules_find_node(rules, VTPM_NODE_TPMRM), 1);
+	assert_int_equal(vtpm_rules_find_node(rules, 2), -EINVAL);
+	assert_int_equal(vtpm_rules_set_node_container_path(rules, VTPM_NODE_TPMRM, "/dev/tpmrm0"), 0);
+	assert_int_equal(vtpm_rules_get_node(rules, 1, &node), 0);
+	assert_string_equal(node.container_path, "/dev/tpmrm0");
+	assert_int_equal(vtpm_rules_set_node_container_path(rules, VTPM_NODE_TPM, "../x"), -EINVAL);
+	assert_int_equal(vtpm_rules_set_node_container_path(rules, 7, "/dev/x"), -EINVAL);
+	/* A node added by hand is neither. */
+	assert_int_equal(vtpm_rules_add_node(rules, "/dev/other", NULL, 1, 2), 2);
+	assert_int_equal(vtpm_rules_find_node(rules, VTPM_NODE_TPM), 0);
+	vtpm_rules_unref(rules);
+
+	/* Without a tpmrm node in sysfs (TPM 1.2): only the tpm node. */
+	snprintf(p, sizeof(p), "%s/sys/class/tpmrm/tpmrm5/dev", root);
+	unlink(p);
+	assert_int_equal(vtpm_rules_new_from_path(ctx, "5", &rules), 0);
+	assert_int_equal(vtpm_rules_find_node(rules, VTPM_NODE_TPM), 0);
+	assert_int_equal(vtpm_rules_find_node(rules, VTPM_NODE_TPMRM), -ENOENT);
+	assert_int_equal(vtpm_rules_set_node_container_path(rules, VTPM_NODE_TPMRM, "/dev/x"),
+			 -ENOENT);
 	vtpm_rules_unref(rules);
 
 	snprintf(p, sizeof(p), "rm -rf %s", root);

@@ -132,6 +132,30 @@ int vtpm_rules_set_container_path(struct vtpm_rules *rules, unsigned int index,
 				  const char *path);
 
 /**
+ * vtpm_rules_find_node - which index holds a node of the device pair
+ * @node: VTPM_NODE_TPM or VTPM_NODE_TPMRM
+ *
+ * The rules made by vtpm_rules_new_from_device() or
+ * vtpm_rules_new_from_path() know which node is which; a node appended with
+ * vtpm_rules_add_node() is none of them.  Prefer this to assuming that the
+ * tpm node is at index 0 and the tpmrm node at 1.
+ *
+ * Returns: the index (>= 0); -ENOENT if the rules hold no such node (the
+ * tpmrm node of a TPM 1.2); -EINVAL for an unknown @node.
+ */
+int vtpm_rules_find_node(const struct vtpm_rules *rules, enum vtpm_node node);
+
+/**
+ * vtpm_rules_set_node_container_path - vtpm_rules_set_container_path() for
+ * the node of the pair named by @node
+ *
+ * Returns: 0; -ENOENT as from vtpm_rules_find_node(); -EINVAL for an
+ * unknown @node or a bad @path; -ENOMEM.
+ */
+int vtpm_rules_set_node_container_path(struct vtpm_rules *rules, enum vtpm_node node,
+				       const char *path);
+
+/**
  * vtpm_rules_set_owner - owner of the container's nodes (host uid/gid;
  * for a user-namespaced container pass the mapped host ids).
  */
