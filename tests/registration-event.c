@@ -9,9 +9,10 @@
  * Usage: registration-event ok STATE_DIR [1.2]
  *        registration-event ok-netns STATE_DIR
  *        registration-event fail
- * "ok-netns" moves into a user and network namespace of its own once the
- * device exists: the kernel sends its uevents only to network namespaces
- * of the initial user namespace, so the monitor's fallback must do.
+ * "ok-netns" first moves into a network namespace owned by a user
+ * namespace of its own: the kernel sends its uevents only to network
+ * namespaces of the initial user namespace, so the monitor's fallback
+ * must do.
  * "fail" answers every command with a TPM failure, so the kernel gives the
  * chip up; the monitor must then say -EPIPE instead of waiting forever.
  * Exit 0 when the outcome is the expected one, 1 otherwise.
@@ -28,6 +29,8 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <vtpm/vtpm.h>
@@ -73,29 +76,84 @@ static int fail_shutdown(void *data)
 	return 0;
 }
 
-static int write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, text, strlen(text));
-	close(fd);
-	return n == (ssize_t)strlen(text) ? 0 : -EIO;
-}
-
-/* A user namespace (root mapped to root, so the TPM can still write its
- * state) with a network namespace of its own. */
+/*
+ * Move into a network namespace owned by a new user namespace.  A helper
+ * creates both and this process joins only the network namespace, so it
+ * keeps its privilege over /dev/vtpmx; and it does so before the device
+ * exists, since creating a namespace is slow and the kernel waits only so
+ * long for each answer.
+ */
 static int leave_uevents(void)
 {
-	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
+	int ready[2], done[2], fd = -1, r = 0;
+	char path[64], c;
+	pid_t helper;
+
+	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(done, O_CLOEXEC) < 0)
 		return -errno;
-	if (write_file("/proc/self/setgroups", "deny") < 0 ||
-	    write_file("/proc/self/uid_map", "0 0 1") < 0 ||
-	    write_file("/proc/self/gid_map", "0 0 1") < 0)
-		return -EPERM;
-	return 0;
+	helper = fork();
+	if (helper < 0)
+		return -errno;
+	if (helper == 0) {
+		close(ready[0]);
+		close(done[1]);
+		c = unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0 ? 'y' : 'n';
+		if (write(ready[1], &c, 1) != 1 || read(done[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(done[0]);
+	if (read(ready[0], &c, 1) != 1 || c != 'y')
+		r = -EPERM;
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)helper);
+	if (r == 0 && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		r = -errno;
+	if (r == 0 && setns(fd, CLONE_NEWNET) < 0)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	close(done[1]);
+	close(ready[0]);
+	waitpid(helper, NULL, 0);
+	return r;
+}
+
+/*
+ * Do what the kernel's registration will ask of a TPM 2 first, as the
+ * manager's spares do: TPM2_Startup(CLEAR) and the full TPM2_SelfTest
+ * (TPM 2.0 Part 3, 9.3 and 10.2).  Under emulation on a loaded host a
+ * first self test can take longer than the kernel waits for one answer
+ * (it then gives the chip up); done ahead, the kernel's is quick.
+ */
+static int warm_up(struct vtpm_ctx *ctx, struct vtpm_backend *backend)
+{
+	static const uint8_t startup[] = { 0x80, 0x01, 0, 0, 0, 12, 0, 0, 0x01, 0x44, 0, 0 };
+	static const uint8_t self_test[] = { 0x80, 0x01, 0, 0, 0, 11, 0, 0, 0x01, 0x43, 1 };
+	const uint8_t *cmds[] = { startup, self_test };
+	const size_t lens[] = { sizeof(startup), sizeof(self_test) };
+	struct vtpm_relay *relay = NULL;
+	uint8_t resp[4096];
+	int sv[2], r;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	r = vtpm_relay_new_fd(ctx, sv[0], backend, &relay);
+	for (size_t i = 0; r == 0 && i < 2; i++) {
+		ssize_t n;
+
+		if (write(sv[1], cmds[i], lens[i]) != (ssize_t)lens[i])
+			r = -EIO;
+		else if (vtpm_relay_dispatch(relay) != 1)
+			r = -EIO;
+		else if ((n = read(sv[1], resp, sizeof(resp))) < 10 ||
+			 resp[6] | resp[7] | resp[8] | resp[9])
+			r = -EIO;
+	}
+	vtpm_relay_unref(relay);
+	close(sv[0]);
+	close(sv[1]);
+	return r;
 }
 
 struct loop {
@@ -103,6 +161,7 @@ struct loop {
 	struct vtpm_device_monitor *monitor;
 	unsigned int monitor_wakeups;
 	unsigned int commands;
+	long long slowest_ms;	/* of one command's dispatch */
 	int result;	/* of vtpm_device_monitor_dispatch() */
 };
 
@@ -126,7 +185,12 @@ static int run_loop(struct loop *l)
 		if (r < 0 && errno != EINTR)
 			return -errno;
 		if (pfd[1].revents) {
+			long long t = now_ms();
+
 			r = vtpm_relay_dispatch(l->relay);
+			t = now_ms() - t;
+			if (t > l->slowest_ms)
+				l->slowest_ms = t;
 			if (r == -EPIPE)
 				relay_gone = true;	/* the monitor must say so too */
 			else if (r < 0)
@@ -175,25 +239,31 @@ int main(int argc, char *argv[])
 		r = vtpm_backend_new(ctx, version, &fail_ops, NULL, &backend);
 	else
 		r = vtpm_backend_new_libtpms(ctx, version, argv[2], 0, &backend);
+	if (r == 0 && netns)
+		r = leave_uevents();
+	/* Start the TPM before the kernel sends its first command: the kernel
+	 * waits only so long for each answer. */
+	if (r == 0)
+		r = vtpm_backend_start(backend);
+	if (r == 0 && !fail && version == VTPM_VERSION_2)
+		r = warm_up(ctx, backend);
 	t0 = now_ms();
 	if (r == 0)
 		r = vtpm_device_new(ctx, version, &dev);
 	/* Nothing is answered before the loop runs, so the chip cannot be
 	 * registered before the monitor watches. */
 	if (r == 0)
-		r = vtpm_relay_new(ctx, dev, backend, &l.relay);
-	if (r == 0 && netns)
-		r = leave_uevents();
-	if (r == 0)
 		r = vtpm_device_monitor_new(dev, &l.monitor);
+	if (r == 0)
+		r = vtpm_relay_new(ctx, dev, backend, &l.relay);
 	if (r < 0) {
 		fprintf(stderr, "%s: setting up: %s\n", argv[0], strerror(-r));
 		return 1;
 	}
 	printf("device=tpm%u\n", vtpm_device_get_number(dev));
 	r = run_loop(&l);
-	printf("result=%d\nms=%lld\nmonitor_wakeups=%u\ncommands=%u\n",
-	       r < 0 ? r : l.result, now_ms() - t0, l.monitor_wakeups, l.commands);
+	printf("result=%d\nms=%lld\nmonitor_wakeups=%u\ncommands=%u\nslowest_ms=%lld\n",
+	       r < 0 ? r : l.result, now_ms() - t0, l.monitor_wakeups, l.commands, l.slowest_ms);
 	printf("noticed=%s\n", noticed_by_uevent ? "uevent" : noticed_by_timer ? "timer" : "none");
 	fflush(stdout);
 	if (r < 0) {
@@ -202,13 +272,36 @@ int main(int argc, char *argv[])
 	}
 	if (fail)
 		return l.result == -EPIPE ? 0 : 1;
-	if (l.result != 1 || vtpm_device_is_registered(dev) != 1)
+	if (l.result != 1 || vtpm_device_is_registered(dev) != 1) {
+		fprintf(stderr, "%s: the monitor said %d, sysfs says %d\n", argv[0], l.result,
+			vtpm_device_is_registered(dev));
 		return 1;
+	}
+	/* Rules from the registered device know which node is which. */
+	{
+		struct vtpm_rules *rules;
+		int rm = vtpm_rules_new_from_device(ctx, dev, &rules);
+
+		if (rm < 0) {
+			fprintf(stderr, "%s: rules from the device: %s\n", argv[0], strerror(-rm));
+			return 1;
+		}
+		rm = vtpm_rules_find_node(rules, VTPM_NODE_TPMRM);
+		if (vtpm_rules_find_node(rules, VTPM_NODE_TPM) != 0 ||
+		    rm != (version == VTPM_VERSION_2 ? 1 : -ENOENT)) {
+			fprintf(stderr, "%s: rules from the device misplace their nodes\n", argv[0]);
+			return 1;
+		}
+		vtpm_rules_unref(rules);
+		printf("rules_nodes=1\n");
+	}
 	/* A monitor made after registration reports it at once, then goes quiet. */
 	vtpm_device_monitor_unref(l.monitor);
 	r = vtpm_device_monitor_new(dev, &l.monitor);
-	if (r < 0)
+	if (r < 0) {
+		fprintf(stderr, "%s: a late monitor: %s\n", argv[0], strerror(-r));
 		return 1;
+	}
 	pfd = (struct pollfd){ .fd = vtpm_device_monitor_get_fd(l.monitor), .events = POLLIN };
 	if (poll(&pfd, 1, 5000) != 1 || vtpm_device_monitor_dispatch(l.monitor) != 1) {
 		fprintf(stderr, "%s: a late monitor did not report registration\n", argv[0]);
