@@ -42,7 +42,8 @@ struct vtpm_device;
  *
  * Needs CAP_SYS_ADMIN.  The kernel registers the chip asynchronously and
  * only while someone answers the server fd: serve it with a relay and use
- * vtpm_relay_wait_registered() before handing the nodes to clients.  The
+ * vtpm_relay_wait_registered() (or, in the caller's own event loop,
+ * vtpm_device_monitor_new()) before handing the nodes to clients.  The
  * server fd is close-on-exec.
  *
  * Returns: 0;
