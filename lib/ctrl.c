@@ -156,8 +156,10 @@ static void handle_power_off(struct vtpm_ctrl *ctrl, bool terminate)
 
 	if (r < 0)
 		err(ctrl->ctx, "control channel: stopping the TPM failed: %s", strerror(-r));
-	if (terminate)
+	if (terminate) {
+		info(ctrl->ctx, "control channel: CMD_SHUTDOWN");
 		ctrl->shutdown_requested = true;
+	}
 	respond_result(ctrl, r < 0 ? PTM_RES_FAIL : PTM_RES_SUCCESS);
 }
 

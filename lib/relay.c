@@ -138,7 +138,7 @@ static void close_data_channel(struct vtpm_relay *relay)
 {
 	if (!relay->stream || relay->fd < 0)
 		return;
-	dbg(relay->ctx, "data channel closed");
+	info(relay->ctx, "data channel closed");
 	close(relay->fd);
 	relay->fd = -1;
 	relay->cmd_len = 0;
@@ -162,7 +162,7 @@ int vtpm_relay_set_data_fd(struct vtpm_relay *relay, int fd)
 		return -errno;
 	relay->fd = fd;
 	relay->cmd_len = 0;
-	dbg(relay->ctx, "data channel received");
+	info(relay->ctx, "data channel received");
 	return 0;
 }
 
