@@ -26,11 +26,19 @@ struct vtpm_oci_state {
 	pid_t pid;
 };
 
+/* Whether the JSON string @v holds a NUL ("\u0000"), which would cut it as a C string. */
+static bool string_has_nul(struct json_object *v)
+{
+	return strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v);
+}
+
+/* A string member; NULL if absent, not a string, or holding a NUL. */
 static const char *get_string(struct json_object *obj, const char *key)
 {
 	struct json_object *v;
 
-	if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
+	if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string) ||
+	    string_has_nul(v))
 		return NULL;
 	return json_object_get_string(v);
 }
@@ -103,6 +111,9 @@ VTPM_EXPORT int vtpm_oci_state_parse(struct vtpm_ctx *ctx, const char *json, siz
 
 	if (!get_string(root, "ociVersion"))
 		bad = "\"ociVersion\" (a string) is missing";
+	else if (json_object_object_get_ex(root, "id", &v) && json_object_is_type(v, json_type_string) &&
+		 string_has_nul(v))
+		bad = "\"id\" must not contain a NUL character";
 	else if (!st->id || !*st->id)
 		bad = "\"id\" (a non-empty string) is missing";
 	else if (strchr(st->id, '/') || strcmp(st->id, ".") == 0 || strcmp(st->id, "..") == 0)
@@ -117,8 +128,8 @@ VTPM_EXPORT int vtpm_oci_state_parse(struct vtpm_ctx *ctx, const char *json, siz
 	if (!bad && json_object_object_get_ex(root, "annotations", &v)) {
 		json_object_object_foreach(v, key, val) {
 			(void)key;
-			if (!json_object_is_type(val, json_type_string))
-				bad = "\"annotations\" values must be strings";
+			if (!json_object_is_type(val, json_type_string) || string_has_nul(val))
+				bad = "\"annotations\" values must be strings without NUL";
 		}
 		st->annotations = v;
 	}

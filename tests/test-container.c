@@ -278,6 +278,11 @@ static void test_oci_state(void **state)
 		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"created\",\"pid\":5,\"bundle\":\"rel\"}",
 		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"created\",\"pid\":5,\"annotations\":[]}",
 		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"created\",\"pid\":5,\"annotations\":{\"a\":1}}",
+		/* A NUL would cut the id (and name another container's TPM). */
+		"{\"ociVersion\":\"1.0.2\",\"id\":\"web\\u0000x\",\"status\":\"created\",\"pid\":5}",
+		"{\"ociVersion\":\"1.0.2\",\"id\":\"\\u0000\",\"status\":\"created\",\"pid\":5}",
+		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"created\",\"pid\":5,"
+		"\"annotations\":{\"a\":\"1\\u0000\"}}",
 	};
 
 	vtpm_ctx_set_log_priority(f->ctx, 0); /* the bad inputs log errors */
