@@ -59,10 +59,12 @@ static void create_usage(FILE *f)
 		"  --tpm2              a TPM 2.0 (default): /dev/tpmN and /dev/tpmrmN\n"
 		"  --tpm12             a TPM 1.2: /dev/tpmN\n"
 		"  --backend SPEC      what answers the TPM: libtpms (default, in process),\n"
-		"                      swtpm:unix:DATA,CTRL or swtpm:tcp:HOST:PORT,PORT\n"
+		"                      swtpm:unix:DATA,CTRL or\n"
+		"                      swtpm:unauthenticated-tcp:HOST:PORT,PORT\n"
 		"                      (a running 'swtpm socket': its --server and --ctrl)\n"
-		"  --ctrl ADDR         serve swtpm's control protocol at unix:PATH (mode 0600)\n"
-		"                      or tcp:127.0.0.1:PORT, e.g. for 'vtpmctl ctrl/state'\n"
+		"  --ctrl ADDR         serve swtpm's control protocol at unix:PATH (mode 0600),\n"
+		"                      e.g. for 'vtpmctl ctrl/state'; or, without any\n"
+		"                      authentication, unauthenticated-tcp:127.0.0.1:PORT\n"
 		"  --socket PATH       no device: serve a virtual machine on the Unix socket\n"
 		"                      PATH like 'swtpm socket --ctrl type=unixio,path=PATH'\n"
 		"                      (QEMU: -chardev socket,path=PATH -tpmdev emulator)\n"
@@ -87,8 +89,9 @@ static void create_usage(FILE *f)
 }
 
 /*
- * --backend libtpms | swtpm:unix:DATA,CTRL | swtpm:tcp:HOST:PORT,PORT: the
- * addresses of a running "swtpm socket" (its --server and --ctrl).
+ * --backend libtpms | swtpm:unix:DATA,CTRL |
+ * swtpm:unauthenticated-tcp:HOST:PORT,PORT: the addresses of a running
+ * "swtpm socket" (its --server and --ctrl).
  */
 static int parse_backend(const char *spec, struct create_options *o)
 {
@@ -103,7 +106,7 @@ static int parse_backend(const char *spec, struct create_options *o)
 	comma = strchr(spec, ',');
 	if (strncmp(spec, "swtpm:", 6) != 0 || !comma || !comma[1] || strchr(comma + 1, ',')) {
 		log_error("--backend: '%s' is neither libtpms nor swtpm:unix:DATA,CTRL nor "
-			  "swtpm:tcp:HOST:PORT,PORT", spec);
+			  "swtpm:%sHOST:PORT,PORT", spec, VTPM_UNAUTHENTICATED_TCP);
 		return -EINVAL;
 	}
 	rest = spec + 6;
@@ -111,17 +114,25 @@ static int parse_backend(const char *spec, struct create_options *o)
 		n1 = asprintf(&o->swtpm_data, "%.*s", (int)(comma - rest), rest);
 		n2 = asprintf(&o->swtpm_ctrl, "unix:%s", comma + 1);
 	} else if (strncmp(rest, "tcp:", 4) == 0) {
+		log_error("--backend: swtpm over TCP has no authentication (any local user who "
+			  "takes over a port gets the TPM commands): use unix sockets, or write "
+			  "swtpm:%s%s to accept that", VTPM_UNAUTHENTICATED_TCP, rest + 4);
+		return -EPERM;
+	} else if (strncmp(rest, VTPM_UNAUTHENTICATED_TCP, strlen(VTPM_UNAUTHENTICATED_TCP)) == 0) {
+		size_t scheme = strlen(VTPM_UNAUTHENTICATED_TCP);
 		const char *colon = memrchr(rest, ':', (size_t)(comma - rest));
 
-		if (!colon || colon == rest + 3) {
-			log_error("--backend: swtpm's TCP sockets are tcp:HOST:PORT,PORT");
+		if (!colon || colon < rest + scheme) {
+			log_error("--backend: swtpm's TCP sockets are %sHOST:PORT,PORT",
+				  VTPM_UNAUTHENTICATED_TCP);
 			return -EINVAL;
 		}
 		/* The control port goes with the data channel's host. */
 		n1 = asprintf(&o->swtpm_data, "%.*s", (int)(comma - rest), rest);
 		n2 = asprintf(&o->swtpm_ctrl, "%.*s:%s", (int)(colon - rest), rest, comma + 1);
 	} else {
-		log_error("--backend: swtpm's sockets are unix:DATA,CTRL or tcp:HOST:PORT,PORT");
+		log_error("--backend: swtpm's sockets are unix:DATA,CTRL or %sHOST:PORT,PORT",
+			  VTPM_UNAUTHENTICATED_TCP);
 		return -EINVAL;
 	}
 	if (n1 < 0 || n2 < 0) {
@@ -183,7 +194,13 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 			break;
 		case OPT_CTRL:
 			if (!*optarg) {
-				log_error("--ctrl needs an address: unix:PATH or tcp:127.0.0.1:PORT");
+				log_error("--ctrl needs an address: unix:PATH or %s127.0.0.1:PORT",
+					  VTPM_UNAUTHENTICATED_TCP);
+				return -EINVAL;
+			}
+			/* Refused before anything is created. */
+			if (strncmp(optarg, "tcp:", 4) == 0) {
+				explain_address_error("--ctrl", optarg, -EPERM);
 				return -EINVAL;
 			}
 			o->ctrl = optarg;
@@ -544,6 +561,7 @@ int cmd_create(int argc, char *argv[])
 			log_error("--backend: bad swtpm addresses %s, %s", o.swtpm_data, o.swtpm_ctrl);
 			goto out;
 		}
+		warn_if_unauthenticated("--backend: swtpm's data channel", o.swtpm_data);
 	} else {
 		const struct vtpm_libtpms_options lo = {
 			.size = sizeof(lo), .version = o.version, .state_dir = state_dir,
@@ -586,12 +604,17 @@ int cmd_create(int argc, char *argv[])
 		r = vtpm_ctrl_new(ctx, backend, o.ctrl, NULL, &ctrl);
 		if (r == 0)
 			r = vtpm_relay_attach_ctrl(relay, ctrl);
+		if (r == -EPERM || r == -EINVAL) {
+			explain_address_error("--ctrl", o.ctrl, r);
+			goto out;
+		}
 		if (r < 0) {
 			log_error("cannot serve the control channel at %s: %s", o.ctrl,
 				  r == -EEXIST ? "something that is not a socket is in the way" :
-				  r == -EPERM ? "only loopback addresses are allowed" : strerror(-r));
+				  strerror(-r));
 			goto out;
 		}
+		warn_if_unauthenticated("--ctrl", o.ctrl);
 	}
 
 	install_signal_handlers();

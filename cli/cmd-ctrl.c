@@ -17,7 +17,8 @@ static void ctrl_usage(FILE *f)
 	fprintf(f,
 		"Usage: vtpmctl ctrl [OPTIONS] SOCKET COMMAND\n\n"
 		"Send a command to the control channel at SOCKET (a path, unix:PATH or\n"
-		"tcp:HOST:PORT) of a vTPM made with 'vtpmctl create --ctrl', or of swtpm.\n\n"
+		"unauthenticated-tcp:HOST:PORT) of a vTPM made with 'vtpmctl create --ctrl',\n"
+		"or of swtpm.\n\n"
 		"Commands:\n"
 		"  init            power the TPM on, or power-cycle it (volatile state lost)\n"
 		"  reset           the same as init\n"
@@ -37,6 +38,9 @@ static void explain(const char *what, struct vtpm_ctrl_client *client, int r)
 			  vtpm_ctrl_client_get_result(client));
 	else if (r == -ENOENT || r == -ECONNREFUSED)
 		log_error("%s: nobody serves that control socket: is the vTPM running?", what);
+	else if (r == -EPERM)
+		log_error("%s: the process serving that socket runs as another user (not us, root "
+			  "or the owner of its directory): refusing to talk to it", what);
 	else
 		log_error("%s: %s", what, strerror(-r));
 }
@@ -101,7 +105,7 @@ int cmd_ctrl(int argc, char *argv[])
 	quiet_library(ctx, false);
 	r = vtpm_ctrl_client_new(ctx, sock, (int)timeout_s * 1000, &client);
 	if (r < 0) {
-		log_error("'%s' is not a control socket address (PATH, unix:PATH or tcp:HOST:PORT)", sock);
+		explain_address_error("control socket", sock, r);
 		vtpm_ctx_unref(ctx);
 		return EXIT_USAGE;
 	}

@@ -41,8 +41,11 @@ static int export_state(struct vtpm_ctx *ctx, const char *sock, const char *dir,
 			r = vtpm_state_from_backend(backend, &state);
 	} else {
 		r = vtpm_ctrl_client_new(ctx, sock, timeout_ms, &client);
-		if (r == 0)
-			r = vtpm_state_from_ctrl(ctx, client, 0, &state);
+		if (r < 0) {
+			explain_address_error("control socket", sock, r);
+			return r;
+		}
+		r = vtpm_state_from_ctrl(ctx, client, 0, &state);
 	}
 	if (r == 0)
 		r = vtpm_state_write_file(state, file);
@@ -77,8 +80,12 @@ static int import_state(struct vtpm_ctx *ctx, const char *sock, const char *dir,
 			r = vtpm_state_to_backend(state, backend);
 	} else {
 		r = vtpm_ctrl_client_new(ctx, sock, timeout_ms, &client);
-		if (r == 0)
-			r = vtpm_state_to_ctrl(state, client);
+		if (r < 0) {
+			explain_address_error("control socket", sock, r);
+			vtpm_state_unref(state);
+			return r;
+		}
+		r = vtpm_state_to_ctrl(state, client);
 	}
 	if (r < 0)
 		log_error("importing %s into %s failed: %s", file, dir ? dir : sock, strerror(-r));

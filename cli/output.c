@@ -24,6 +24,33 @@ void log_error(const char *format, ...)
 	fputc('\n', stderr);
 }
 
+void explain_address_error(const char *what, const char *address, int r)
+{
+	if (r == -EPERM && strncmp(address, "tcp:", 4) == 0)
+		log_error("%s %s: TCP has no authentication, so any local user who reaches the port "
+			  "could read and replace the TPM's state, or pose as the server: use a unix "
+			  "socket, or write %s%s to accept that",
+			  what, address, VTPM_UNAUTHENTICATED_TCP, address + 4);
+	else if (r == -EPERM)
+		log_error("%s %s: only loopback addresses are allowed (no authentication)", what,
+			  address);
+	else if (r == -ENAMETOOLONG)
+		log_error("%s %s: the path is too long for a unix socket", what, address);
+	else if (r == -EINVAL)
+		log_error("%s '%s' is not an address (PATH, unix:PATH or %sHOST:PORT)", what,
+			  address, VTPM_UNAUTHENTICATED_TCP);
+	else
+		log_error("%s %s: %s", what, address, strerror(-r));
+}
+
+void warn_if_unauthenticated(const char *what, const char *address)
+{
+	if (strncmp(address, VTPM_UNAUTHENTICATED_TCP, strlen(VTPM_UNAUTHENTICATED_TCP)) == 0)
+		log_error("warning: %s %s has no authentication: every local user who reaches "
+			  "the port can read and replace the TPM's state, or pose as its server",
+			  what, address);
+}
+
 void explain_device_error(int r, const char *vtpmx)
 {
 	switch (r) {

@@ -52,6 +52,16 @@ void instance_print(const struct client_opts *o, struct json_object *answer, con
 /* Print "vtpmctl: <message>" to stderr. */
 void log_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Explain why the library refused @address (a control channel or swtpm
+ * socket, @what names which): error @r of vtpm_ctrl_new(),
+ * vtpm_ctrl_client_new() or vtpm_backend_new_swtpm().
+ */
+void explain_address_error(const char *what, const char *address, int r);
+
+/* Warn on stderr when @address is unauthenticated TCP (see VTPM_UNAUTHENTICATED_TCP). */
+void warn_if_unauthenticated(const char *what, const char *address);
+
 /* Explain a libvtpm error from vtpm_device_new() with what to do about it. */
 void explain_device_error(int r, const char *vtpmx);
 

@@ -125,7 +125,8 @@ static int swtpm_process(void *data, const uint8_t *cmd, size_t cmd_len, uint8_t
 		if (!reused) {
 			r = vtpm_socket_connect(&b->data_sa, deadline);
 			if (r < 0) {
-				err(b->ctx, "cannot connect to swtpm's data channel: %s", strerror(-r));
+				err(b->ctx, "cannot connect to swtpm's data channel: %s", r == -EPERM ?
+				    "the process listening there runs as another user" : strerror(-r));
 				return r;
 			}
 			b->data_fd = r;
@@ -268,16 +269,13 @@ VTPM_EXPORT int vtpm_backend_new_swtpm(struct vtpm_ctx *ctx, enum vtpm_version v
 
 	r = vtpm_sockaddr_parse(data_address, &b->data_sa);
 	if (r < 0) {
-		err(ctx, "'%s' is not a swtpm data channel address (unix:PATH or tcp:HOST:PORT)",
-		    data_address ? data_address : "");
+		vtpm_sockaddr_explain(ctx, "swtpm data channel", data_address, r);
 		goto fail;
 	}
+	/* Explains its own refusal. */
 	r = vtpm_ctrl_client_new(ctx, ctrl_address, b->timeout_ms, &b->ctrl);
-	if (r < 0) {
-		err(ctx, "'%s' is not a swtpm control channel address (unix:PATH or tcp:HOST:PORT)",
-		    ctrl_address ? ctrl_address : "");
+	if (r < 0)
 		goto fail;
-	}
 	r = vtpm_backend_new(ctx, version, &swtpm_ops, b, backend);
 	if (r < 0)
 		goto fail;

@@ -44,8 +44,10 @@ VTPM_EXPORT int vtpm_ctrl_client_new(struct vtpm_ctx *ctx, const char *address, 
 	int r;
 
 	r = vtpm_sockaddr_parse(address, &sa);
-	if (r < 0)
+	if (r < 0) {
+		vtpm_sockaddr_explain(ctx, "control channel", address, r);
 		return r;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -120,6 +122,9 @@ static int send_command(struct vtpm_ctrl_client *c, uint32_t cmd, const uint8_t 
 
 		if (!reused) {
 			r = vtpm_socket_connect(&c->sa, deadline);
+			if (r == -EPERM)
+				err(c->ctx, "the control channel's server runs as another user: "
+					    "refusing to talk to it");
 			if (r < 0)
 				return r;
 			c->fd = r;

@@ -874,30 +874,14 @@ static int listen_unix(struct vtpm_ctrl *ctrl, const struct vtpm_sockaddr *sa,
 		return -errno;
 	}
 
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = vtpm_socket_listen_unix(sa, mode, uid, gid, LISTEN_BACKLOG);
 	if (fd < 0)
-		return -errno;
-	/*
-	 * bind() creates the node with the socket inode's mode minus the
-	 * umask, so restricting it first leaves no window where the node is
-	 * more open than @mode.
-	 */
-	if (fchmod(fd, mode) < 0)
-		return -errno;
-	if (bind(fd, (const struct sockaddr *)&sa->ss, sa->len) < 0)
-		return -errno;
+		return fd;
 	ctrl->unix_path = strdup(path);
 	if (!ctrl->unix_path) {
 		unlink(path);
 		return -ENOMEM;
 	}
-	/* The umask may have taken bits the caller asked for; lchown needs no follow. */
-	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && lchown(path, uid, gid) < 0)
-		return -errno;
-	if (chmod(path, mode) < 0)
-		return -errno;
-	if (listen(fd, LISTEN_BACKLOG) < 0)
-		return -errno;
 	ctrl->listen_fd = TAKE_FD(fd);
 	return 0;
 }
@@ -941,8 +925,7 @@ VTPM_EXPORT int vtpm_ctrl_new(struct vtpm_ctx *ctx, struct vtpm_backend *backend
 		return -EINVAL;
 	r = vtpm_sockaddr_parse(address, &sa);
 	if (r < 0) {
-		err(ctx, "'%s' is not a control channel address (unix:PATH or tcp:HOST:PORT)",
-		    address ? address : "");
+		vtpm_sockaddr_explain(ctx, "control channel", address, r);
 		return r;
 	}
 	if (!vtpm_sockaddr_is_unix(&sa) && !vtpm_sockaddr_is_loopback(&sa) &&
@@ -951,6 +934,9 @@ VTPM_EXPORT int vtpm_ctrl_new(struct vtpm_ctx *ctx, struct vtpm_backend *backend
 			 "the protocol has no authentication", address);
 		return -EPERM;
 	}
+	if (!vtpm_sockaddr_is_unix(&sa))
+		warn(ctx, "control channel %s: no authentication, anyone who reaches the port "
+			  "can read and replace the TPM's state", address);
 
 	r = ctrl_alloc(ctx, backend, &ctrl);
 	if (r < 0)

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include "socket-util.h"
@@ -72,15 +73,23 @@ static int parse_tcp(const char *hostport, struct vtpm_sockaddr *sa)
 	return 0;
 }
 
+#define TCP_PREFIX "tcp:"
+
 int vtpm_sockaddr_parse(const char *address, struct vtpm_sockaddr *sa)
 {
 	struct sockaddr_un *un = (struct sockaddr_un *)&sa->ss;
 	const char *path;
+	int r;
 
 	if (!address)
 		return -EINVAL;
-	if (strncmp(address, "tcp:", 4) == 0)
-		return parse_tcp(address + 4, sa);
+	if (strncmp(address, VTPM_UNAUTHENTICATED_TCP, strlen(VTPM_UNAUTHENTICATED_TCP)) == 0)
+		return parse_tcp(address + strlen(VTPM_UNAUTHENTICATED_TCP), sa);
+	/* Well-formed, but TCP is served and reached only when the name says what it lacks. */
+	if (strncmp(address, TCP_PREFIX, strlen(TCP_PREFIX)) == 0) {
+		r = parse_tcp(address + strlen(TCP_PREFIX), sa);
+		return r < 0 ? r : -EPERM;
+	}
 	if (strncmp(address, "unix:", 5) == 0)
 		path = address + 5;
 	else if (address[0] == '/')
@@ -96,6 +105,20 @@ int vtpm_sockaddr_parse(const char *address, struct vtpm_sockaddr *sa)
 	strcpy(un->sun_path, path);
 	sa->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
 	return 0;
+}
+
+void vtpm_sockaddr_explain(struct vtpm_ctx *ctx, const char *what, const char *address, int r)
+{
+	if (r == -EPERM)
+		err(ctx, "%s %s: TCP has no authentication, so any local user who reaches the "
+			 "port could read and replace the TPM's state, or pose as the server; use "
+			 "a unix socket, or write %s%s to accept that",
+		    what, address, VTPM_UNAUTHENTICATED_TCP, address + strlen(TCP_PREFIX));
+	else if (r == -ENAMETOOLONG)
+		err(ctx, "%s %s: the path is too long for a unix socket", what, address);
+	else
+		err(ctx, "%s '%s' is not an address (unix:PATH, an absolute PATH, or %sHOST:PORT)",
+		    what, address ? address : "", VTPM_UNAUTHENTICATED_TCP);
 }
 
 bool vtpm_sockaddr_is_unix(const struct vtpm_sockaddr *sa)
@@ -149,6 +172,34 @@ static int wait_fd(int fd, short events, int64_t deadline)
 	}
 }
 
+/*
+ * Whether the peer of the connected Unix socket @fd may be trusted with
+ * what we send: ourselves, root, or the owner of the directory that holds
+ * the socket (who decides what is at that path anyway).  Anybody else
+ * took over the name, e.g. in a directory others may write to.
+ */
+static int check_unix_peer(int fd, const struct vtpm_sockaddr *sa)
+{
+	const char *path = ((const struct sockaddr_un *)&sa->ss)->sun_path;
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	const char *slash = strrchr(path, '/');
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct stat st;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -errno;
+	if (cred.uid == geteuid() || cred.uid == 0)
+		return 0;
+	if (!slash)
+		strcpy(dir, ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if (stat(dir, &st) == 0 && st.st_uid == cred.uid)
+		return 0;
+	return -EPERM;
+}
+
 int vtpm_socket_connect(const struct vtpm_sockaddr *sa, int64_t deadline)
 {
 	_cleanup_close_ int fd = -1;
@@ -169,8 +220,76 @@ int vtpm_socket_connect(const struct vtpm_sockaddr *sa, int64_t deadline)
 		if (soerr)
 			return -soerr;
 	}
+	if (sa->ss.ss_family == AF_UNIX) {
+		r = check_unix_peer(fd, sa);
+		if (r < 0)
+			return r;
+	}
 	/* Transfers wait with poll() and their own deadline. */
 	return TAKE_FD(fd);
+}
+
+/* The private directory a socket is born in, beside its final path. */
+#define PRIVATE_DIR_TEMPLATE ".vtpm-sock-XXXXXX"
+#define PRIVATE_SOCKET_NAME "s"
+
+int vtpm_socket_listen_unix(const struct vtpm_sockaddr *sa, mode_t mode, uid_t uid, gid_t gid,
+			    int backlog)
+{
+	const char *path = ((const struct sockaddr_un *)&sa->ss)->sun_path;
+	const char *slash = strrchr(path, '/');
+	struct sockaddr_un tmp = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1, dir_fd = -1;
+	char dir[PATH_MAX];
+	int r;
+
+	snprintf(dir, sizeof(dir), "%.*s" PRIVATE_DIR_TEMPLATE, slash ? (int)(slash - path + 1) : 0,
+		 path);
+	/* Mode 0700: until the rename nobody else can reach, or swap, the node. */
+	if (!mkdtemp(dir))
+		return -errno;
+	if (strlen(dir) + 1 + strlen(PRIVATE_SOCKET_NAME) < sizeof(tmp.sun_path)) {
+		snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s/" PRIVATE_SOCKET_NAME, dir);
+	} else {
+		/* A long path: reach the directory through its descriptor. */
+		dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dir_fd < 0) {
+			r = -errno;
+			goto out_rmdir;
+		}
+		snprintf(tmp.sun_path, sizeof(tmp.sun_path), "/proc/self/fd/%d/" PRIVATE_SOCKET_NAME,
+			 dir_fd);
+	}
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		r = -errno;
+		goto out_rmdir;
+	}
+	/* bind() gives the node the socket inode's mode less the umask. */
+	if (fchmod(fd, mode) < 0 || bind(fd, (struct sockaddr *)&tmp, sizeof(tmp)) < 0) {
+		r = -errno;
+		goto out_rmdir;
+	}
+	/* Owner, and the bits the umask took, set where nobody can swap the node. */
+	if (((uid != (uid_t)-1 || gid != (gid_t)-1) && lchown(tmp.sun_path, uid, gid) < 0) ||
+	    chmod(tmp.sun_path, mode) < 0 || listen(fd, backlog) < 0) {
+		r = -errno;
+		goto out_unlink;
+	}
+	/* Into place; whatever appeared at @path meanwhile is not replaced. */
+	if (renameat2(AT_FDCWD, tmp.sun_path, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
+		r = errno == EEXIST ? -EADDRINUSE : -errno;
+		goto out_unlink;
+	}
+	r = TAKE_FD(fd);
+	goto out_rmdir;
+
+out_unlink:
+	unlink(tmp.sun_path);
+out_rmdir:
+	rmdir(dir);
+	return r;
 }
 
 int vtpm_socket_write_all(int fd, const void *buf, size_t len, int64_t deadline)

@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
+
+struct vtpm_ctx;
 
 struct vtpm_sockaddr {
 	struct sockaddr_storage ss;
@@ -18,15 +21,30 @@ struct vtpm_sockaddr {
 };
 
 /*
- * Parse @address.  HOST is an IPv4 or IPv6 literal ("[::1]" or "::1") or
- * "localhost".  Returns 0; -EINVAL for anything else; -ENAMETOOLONG for a
- * Unix path that does not fit sockaddr_un.
+ * Parse @address: "unix:PATH", an absolute PATH, or
+ * VTPM_UNAUTHENTICATED_TCP "HOST:PORT".  HOST is an IPv4 or IPv6 literal
+ * ("[::1]" or "::1") or "localhost".  Returns 0; -EPERM for a well-formed
+ * "tcp:HOST:PORT" (TCP only under the name that says it is
+ * unauthenticated); -EINVAL for anything else; -ENAMETOOLONG for a Unix
+ * path that does not fit sockaddr_un.
  */
 int vtpm_sockaddr_parse(const char *address, struct vtpm_sockaddr *sa);
+
+/* Log why vtpm_sockaddr_parse() refused @address with @r; @what names its use. */
+void vtpm_sockaddr_explain(struct vtpm_ctx *ctx, const char *what, const char *address, int r);
 
 /* Whether @sa is a Unix socket, or a TCP address on the loopback interface. */
 bool vtpm_sockaddr_is_unix(const struct vtpm_sockaddr *sa);
 bool vtpm_sockaddr_is_loopback(const struct vtpm_sockaddr *sa);
+
+/*
+ * A listening Unix stream socket (close-on-exec, non-blocking) at @sa's
+ * path with @mode and, unless -1, @uid/@gid, replacing what is there.  The
+ * node never exists with another mode or owner at that path: it is bound in
+ * a private directory beside it, set up there and renamed into place.
+ */
+int vtpm_socket_listen_unix(const struct vtpm_sockaddr *sa, mode_t mode, uid_t uid, gid_t gid,
+			    int backlog);
 
 /* A connected, close-on-exec, blocking stream socket; waits until @deadline. */
 int vtpm_socket_connect(const struct vtpm_sockaddr *sa, int64_t deadline);

@@ -44,6 +44,12 @@ for b in "" bogus swtpm: swtpm:unix:a swtpm:unix:a, swtpm:unix:a,b,c swtpm:udp:a
 	expect 2 "--backend" create --backend "$b" --state-dir "$sd"
 done
 expect 2 "--ctrl needs an address" create --ctrl "" --state-dir "$sd"
+# TCP has no authentication: only under the name that says so.
+expect 2 "--ctrl tcp:127.0.0.1:2322: TCP has no authentication.*unauthenticated-tcp:127.0.0.1:2322" \
+	create --ctrl tcp:127.0.0.1:2322 --state-dir "$sd"
+expect 2 "swtpm over TCP has no authentication.*swtpm:unauthenticated-tcp:" \
+	create --backend swtpm:tcp:127.0.0.1:2321,2322 --state-dir "$sd"
+expect 2 "TCP has no authentication" ctrl tcp:127.0.0.1:2322 info
 expect 2 "--pidfile needs a file name" create --pidfile ""
 expect 2 "--user: no such user" create --user no-such-user-xyz
 expect 2 "--group: no such group" create --group no-such-group-xyz

@@ -87,7 +87,7 @@ port=$(python3 -c 'import socket
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])') || fail "no free loopback port"
-"$server" "$tmp/state" "tcp:127.0.0.1:$port" 2>"$tmp/server-tcp.log" &
+"$server" "$tmp/state" "unauthenticated-tcp:127.0.0.1:$port" 2>"$tmp/server-tcp.log" &
 pid=$!
 tioctl() { timeout 10 swtpm_ioctl --tcp "127.0.0.1:$port" "$@"; }
 i=0

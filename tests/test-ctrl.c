@@ -18,7 +18,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -609,6 +611,110 @@ static void test_disconnect_mid_request(void **state)
 
 static char sock_path[108];
 
+/*
+ * Every bind(2) in this program passes through here (the library is linked
+ * in statically), so a test sees a socket node the moment it exists, and
+ * can play a local user who swaps the node at @swap_path for a symlink.
+ */
+static struct {
+	bool armed;
+	bool seen;
+	mode_t mode, dir_mode;
+	uid_t uid;
+	char swap_path[108];
+	char swap_target[128];
+} bind_watch;
+
+int bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
+	int r = (int)syscall(SYS_bind, fd, sa, len);
+	char dir[sizeof(un->sun_path)];
+	struct stat st;
+
+	if (r < 0 || !bind_watch.armed || sa->sa_family != AF_UNIX)
+		return r;
+	bind_watch.armed = false;
+	if (lstat(un->sun_path, &st) == 0) {
+		bind_watch.seen = true;
+		bind_watch.mode = st.st_mode & 07777;
+		bind_watch.uid = st.st_uid;
+	}
+	snprintf(dir, sizeof(dir), "%s", un->sun_path);
+	*strrchr(dir, '/') = '\0';
+	if (stat(dir, &st) == 0)
+		bind_watch.dir_mode = st.st_mode & 07777;
+	if (bind_watch.swap_path[0]) {
+		unlink(bind_watch.swap_path);
+		if (symlink(bind_watch.swap_target, bind_watch.swap_path) < 0)
+			fprintf(stderr, "symlink: %m\n");
+	}
+	return r;
+}
+
+/* The socket is 0600 and ours from the moment it exists, whatever the umask. */
+static void test_unix_socket_born_private(void **state)
+{
+	struct fx *f = *state;
+	struct vtpm_ctrl *c;
+	struct stat st;
+	char addr[128];
+	mode_t old = umask(0);
+
+	snprintf(sock_path, sizeof(sock_path), "%s/ctrl.sock", state_dir);
+	snprintf(addr, sizeof(addr), "unix:%s", sock_path);
+	bind_watch = (typeof(bind_watch)){ .armed = true };
+	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, addr, NULL, &c), 0);
+	umask(old);
+	assert_true(bind_watch.seen);
+	assert_int_equal(bind_watch.mode, 0600);
+	assert_int_equal(bind_watch.uid, geteuid());
+	/* ...and born where nobody else could reach it. */
+	assert_int_equal(bind_watch.dir_mode, 0700);
+	assert_int_equal(lstat(sock_path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	vtpm_ctrl_unref(c);
+}
+
+/*
+ * A local user who may write the socket's directory swaps the new node for
+ * a symlink to a file of ours: nothing follows it to change the file's mode.
+ */
+static void test_unix_socket_no_chmod_through_symlink(void **state)
+{
+	struct vtpm_ctrl_options o = { .size = sizeof(o), .mode = 0660, .uid = (uid_t)-1,
+				       .gid = (gid_t)-1 };
+	struct fx *f = *state;
+	struct vtpm_ctrl *c = NULL;
+	char victim[128], addr[128];
+	struct stat st;
+	int fd, r;
+
+	snprintf(sock_path, sizeof(sock_path), "%s/ctrl.sock", state_dir);
+	snprintf(addr, sizeof(addr), "unix:%s", sock_path);
+	snprintf(victim, sizeof(victim), "%s/secret", state_dir);
+	fd = open(victim, O_CREAT | O_WRONLY | O_CLOEXEC, 0400);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(chmod(victim, 0400), 0);
+
+	bind_watch = (typeof(bind_watch)){ .armed = true };
+	strcpy(bind_watch.swap_path, sock_path);
+	strcpy(bind_watch.swap_target, victim);
+	r = vtpm_ctrl_new(f->ctx, f->backend, addr, &o, &c);
+	assert_int_equal(stat(victim, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0400);
+	/* The name was taken meanwhile: not replaced, and no socket served there. */
+	assert_int_equal(r, -EADDRINUSE);
+	assert_null(c);
+	assert_int_equal(lstat(sock_path, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	unlink(sock_path);
+	unlink(victim);
+}
+
+
 static int connect_unix(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -668,9 +774,108 @@ static void test_unix_socket_rules(void **state)
 
 	/* Addresses. */
 	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, "relative/path", NULL, &c), -EINVAL);
-	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, "tcp:10.1.2.3:2322", NULL, &c), -EPERM);
-	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, "tcp:127.0.0.1:99999", NULL, &c), -EINVAL);
+	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, "unauthenticated-tcp:10.1.2.3:2322",
+				       NULL, &c), -EPERM);
+	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, "unauthenticated-tcp:127.0.0.1:99999",
+				       NULL, &c), -EINVAL);
+	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, "unauthenticated-tcp:127.0.0.1:0x10",
+				       NULL, &c), -EINVAL);
 	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, "tcp:127.0.0.1:0x10", NULL, &c), -EINVAL);
+}
+
+/* TCP has no authentication: taken only under the name that says so. */
+static void test_tcp_needs_opt_in(void **state)
+{
+	struct fx *f = *state;
+	struct vtpm_ctrl_client *client = NULL;
+	struct vtpm_backend *b = NULL;
+	struct vtpm_ctrl *c = NULL;
+	uint16_t port, unused;
+	char addr[64];
+	int probe;
+
+	assert_int_equal(loopback_ports(&port, &unused), 0);
+	snprintf(addr, sizeof(addr), "tcp:127.0.0.1:%u", port);
+	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, addr, NULL, &c), -EPERM);
+	assert_null(c);
+	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, "tcp:[::1]:2322", NULL, &c), -EPERM);
+	/* Nothing listens there. */
+	probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	{
+		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port),
+					   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+		assert_int_equal(connect(probe, (struct sockaddr *)&sin, sizeof(sin)), -1);
+	}
+	close(probe);
+	/* Clients and the swtpm backend follow the same rule. */
+	assert_int_equal(vtpm_ctrl_client_new(f->ctx, addr, 0, &client), -EPERM);
+	assert_null(client);
+	assert_int_equal(vtpm_backend_new_swtpm(f->ctx, VTPM_VERSION_2, addr,
+						"unix:/nonexistent", 0, &b), -EPERM);
+	assert_int_equal(vtpm_backend_new_swtpm(f->ctx, VTPM_VERSION_2, "unix:/nonexistent",
+						addr, 0, &b), -EPERM);
+	assert_null(b);
+}
+
+/* A server that took over a socket's name runs as somebody else: refused. */
+static void test_client_checks_unix_peer(void **state)
+{
+	struct fx *f = *state;
+	struct vtpm_ctrl_client *client;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[64], addr[160];
+	const uid_t nobody = 65534;
+	uint32_t caps;
+	int ready[2], done[2];
+	pid_t pid;
+	char c;
+
+	if (geteuid() != 0)
+		skip(); /* needs a second identity */
+	snprintf(dir, sizeof(dir), "%s/shared", state_dir);
+	assert_int_equal(mkdir(dir, 0777), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(chmod(state_dir, 0755), 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/ctrl.sock", dir);
+	snprintf(addr, sizeof(addr), "unix:%s", sa.sun_path);
+	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(done, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd;
+
+		close(ready[0]);
+		close(done[1]);
+		if (setgid(nobody) < 0 || setuid(nobody) < 0)
+			_exit(1);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (syscall(SYS_bind, fd, &sa, sizeof(sa)) < 0 || listen(fd, 4) < 0)
+			_exit(1);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		/* Accepts nothing; the backlog takes the connections. */
+		if (read(done[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(done[0]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+
+	assert_int_equal(vtpm_ctrl_client_new(f->ctx, addr, 300, &client), 0);
+	assert_int_equal(vtpm_ctrl_client_get_capability(client, &caps), -EPERM);
+	/* The directory's owner decides what is in it: its server is trusted. */
+	assert_int_equal(chown(dir, nobody, (gid_t)-1), 0);
+	assert_int_equal(vtpm_ctrl_client_get_capability(client, &caps), -ETIMEDOUT);
+	vtpm_ctrl_client_unref(client);
+
+	close(done[1]);
+	close(ready[0]);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	unlink(sa.sun_path);
+	rmdir(dir);
 }
 
 struct runner {
@@ -765,7 +970,7 @@ static void test_tcp_endpoint(void **state)
 	int probe;
 
 	assert_int_equal(loopback_ports(&port, &unused), 0);
-	snprintf(addr, sizeof(addr), "tcp:127.0.0.1:%u", port);
+	snprintf(addr, sizeof(addr), "unauthenticated-tcp:127.0.0.1:%u", port);
 	assert_int_equal(vtpm_relay_attach_ctrl(f->relay, NULL), 0);
 	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, addr, NULL, &c), 0);
 	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, addr, NULL, &c2), -EADDRINUSE);
@@ -890,6 +1095,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stuck_client_blocks_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_endpoint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_bounds_info_length, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unix_socket_born_private, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unix_socket_no_chmod_through_symlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_needs_opt_in, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_checks_unix_peer, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

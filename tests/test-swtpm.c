@@ -176,8 +176,8 @@ static int setup_tcp(void **state)
 {
 	setup(state);
 	assert_int_equal(loopback_ports(&data_port, &ctrl_port), 0);
-	snprintf(data_addr, sizeof(data_addr), "tcp:127.0.0.1:%u", data_port);
-	snprintf(ctrl_addr, sizeof(ctrl_addr), "tcp:127.0.0.1:%u", ctrl_port);
+	snprintf(data_addr, sizeof(data_addr), "unauthenticated-tcp:127.0.0.1:%u", data_port);
+	snprintf(ctrl_addr, sizeof(ctrl_addr), "unauthenticated-tcp:127.0.0.1:%u", ctrl_port);
 	return 0;
 }
 

@@ -177,8 +177,8 @@ int vtpm_backend_new_libtpms_opts(struct vtpm_ctx *ctx, const struct vtpm_libtpm
  * vtpm_backend_new_swtpm - drive an external "swtpm socket" process
  * @version: the TPM family swtpm was started for (--tpm2 or not)
  * @data_address: swtpm's data channel (--server type=unixio,path=P is
- *	"unix:P"; --server type=tcp,port=N is "tcp:127.0.0.1:N"); it carries
- *	plain TPM commands
+ *	"unix:P"; --server type=tcp,port=N is "unauthenticated-tcp:127.0.0.1:N",
+ *	see VTPM_UNAUTHENTICATED_TCP in ctrl.h); it carries plain TPM commands
  * @ctrl_address: swtpm's control channel (--ctrl ...), same notation
  * @timeout_ms: limit for one command, its response included (TPM 2 key
  *	generation can take seconds); <= 0 for VTPM_SWTPM_TIMEOUT_MS
@@ -192,7 +192,17 @@ int vtpm_backend_new_libtpms_opts(struct vtpm_ctx *ctx, const struct vtpm_libtpm
  * swtpm closed is reopened once per command; a command that times out or
  * fails again gets a TPM failure response from the relay.
  *
- * Returns: 0; -EINVAL for a bad @version or address; -ENAMETOOLONG; -ENOMEM.
+ * Prefer Unix sockets: every connection, reconnections included, checks
+ * that the process listening runs as the caller's effective uid, as root,
+ * or as the owner of the socket's directory (else the command fails and the
+ * relay answers with a TPM failure).  A TCP port has no such owner: once
+ * swtpm exits, any local user can listen on it and receive the TPM commands
+ * (and answer them), which is why TCP needs the "unauthenticated-tcp:"
+ * scheme.  Every response's length is checked against the caller's buffer
+ * before it is read.
+ *
+ * Returns: 0; -EINVAL for a bad @version or address; -EPERM for a
+ * "tcp:HOST:PORT" address; -ENAMETOOLONG; -ENOMEM.
  * Nothing is connected before vtpm_backend_start().
  */
 int vtpm_backend_new_swtpm(struct vtpm_ctx *ctx, enum vtpm_version version,

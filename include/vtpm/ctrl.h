@@ -4,8 +4,9 @@
  * CMD_* commands, as swtpm_ioctl, QEMU and libvirt speak it) served for a
  * backend, and a client for it.
  *
- * A control endpoint (struct vtpm_ctrl) listens on a Unix socket (or TCP,
- * loopback only unless asked otherwise) and serves one client at a time;
+ * A control endpoint (struct vtpm_ctrl) listens on a Unix socket (or, only
+ * when the address says "unauthenticated-tcp:", on TCP, loopback only unless
+ * asked otherwise) and serves one client at a time;
  * further clients wait in the listen backlog until the current one
  * disconnects, or has been idle between requests for the message timeout
  * (then the waiting client takes over).  It never blocks: every socket is non-blocking, a request
@@ -61,6 +62,19 @@ extern "C" {
 #define VTPM_CTRL_TIMEOUT_MS 2000
 
 /**
+ * VTPM_UNAUTHENTICATED_TCP - the scheme of a TCP address,
+ * "unauthenticated-tcp:HOST:PORT", for endpoints, clients and the swtpm
+ * backend alike.  The protocol has no authentication: whoever reaches the
+ * port can read the TPM's state (its seeds included), replace it or stop
+ * the TPM, and whoever listens on the port a client names gets what the
+ * client sends (a state import gives away the seeds).  On one host any
+ * local user can do both, so TCP is taken only under this name; a plain
+ * "tcp:HOST:PORT" is refused with -EPERM.  Unix sockets are the default:
+ * the file system controls who connects, and a client checks who listens.
+ */
+#define VTPM_UNAUTHENTICATED_TCP "unauthenticated-tcp:"
+
+/**
  * Flags of struct vtpm_ctrl_options.
  * @VTPM_CTRL_ALLOW_REMOTE: accept a TCP address that is not on the loopback
  *	interface.  The protocol has no authentication: anyone who reaches
@@ -89,19 +103,25 @@ struct vtpm_ctrl;
 /**
  * vtpm_ctrl_new - listen for control clients
  * @backend: referenced by the endpoint
- * @address: "unix:PATH", an absolute PATH, or "tcp:HOST:PORT" (HOST an IP
- *	literal or "localhost")
+ * @address: "unix:PATH", an absolute PATH, or "unauthenticated-tcp:HOST:PORT"
+ *	(HOST an IP literal or "localhost"; see VTPM_UNAUTHENTICATED_TCP)
  * @opts: NULL for the defaults
  * @ctrl: on success, the new endpoint with a reference count of one
  *
  * A stale Unix socket at PATH (one nobody listens on) is replaced; the
- * socket is removed again when the endpoint is freed.
+ * socket is removed again when the endpoint is freed.  The socket is owned
+ * by the calling identity (or @opts' uid/gid) and never exists at PATH with
+ * another mode or owner: it is bound in a private directory (mode 0700,
+ * named ".vtpm-sock-*", beside PATH), set up there, and renamed into place;
+ * the directory PATH is in must therefore be writable.  No path is ever
+ * followed as a symlink to change a mode or owner.
  *
- * Returns: 0; -EINVAL for a bad @address, @opts or mode; -EPERM for a
- * non-loopback TCP address without VTPM_CTRL_ALLOW_REMOTE; -EEXIST if PATH
- * exists and is not a socket; -EADDRINUSE if someone listens there already;
- * -ENAMETOOLONG; -ENOMEM; or a negative errno from socket(2), bind(2),
- * listen(2), chmod(2) or chown(2).
+ * Returns: 0; -EINVAL for a bad @address, @opts or mode; -EPERM for
+ * "tcp:HOST:PORT" (see VTPM_UNAUTHENTICATED_TCP), or a non-loopback TCP
+ * address without VTPM_CTRL_ALLOW_REMOTE; -EEXIST if PATH exists and is not
+ * a socket; -EADDRINUSE if someone listens there already, or a file
+ * appeared there meanwhile; -ENAMETOOLONG; -ENOMEM; or a negative errno from
+ * mkdtemp(3), socket(2), bind(2), listen(2), chmod(2), chown(2) or rename(2).
  */
 int vtpm_ctrl_new(struct vtpm_ctx *ctx, struct vtpm_backend *backend, const char *address,
 		  const struct vtpm_ctrl_options *opts, struct vtpm_ctrl **ctrl);
@@ -182,9 +202,14 @@ struct vtpm_ctrl_client;
  *
  * Nothing is connected here: each command opens its own connection and
  * closes it when done, because swtpm serves one control client at a time
- * and lets every other wait for as long as one stays connected.
+ * and lets every other wait for as long as one stays connected.  On a Unix
+ * socket the server must run as the caller's effective uid, as root, or as
+ * the owner of the directory holding the socket (SO_PEERCRED); anyone else
+ * took the name over, and the command fails with -EPERM before a byte is
+ * sent.  A TCP server cannot be checked so: see VTPM_UNAUTHENTICATED_TCP.
  *
- * Returns: 0; -EINVAL for a bad @address; -ENAMETOOLONG; -ENOMEM.
+ * Returns: 0; -EINVAL for a bad @address; -EPERM for "tcp:HOST:PORT";
+ * -ENAMETOOLONG; -ENOMEM.
  */
 int vtpm_ctrl_client_new(struct vtpm_ctx *ctx, const char *address, int timeout_ms,
 			 struct vtpm_ctrl_client **client);
@@ -199,7 +224,10 @@ struct vtpm_ctrl_client *vtpm_ctrl_client_unref(struct vtpm_ctrl_client *client)
  * The commands.  Each returns 0 on success; -EIO when the server answered
  * with a non-zero result (vtpm_ctrl_client_get_result() tells which);
  * -ETIMEDOUT; -EPIPE when the connection broke; -EPROTO for a malformed
- * response; -ECONNREFUSED / -ENOENT when nobody listens at the address; or
+ * response (every length the server sends is bounded: a GET_INFO text by
+ * 64 KiB, a state blob by 1 MiB); -ECONNREFUSED / -ENOENT when nobody
+ * listens at the address; -EPERM when a Unix socket's server runs as a
+ * user not allowed above; or
  * another negative errno from the socket calls.
  */
 
