@@ -138,7 +138,9 @@ VTPM_EXPORT int vtpm_oci_state_parse(struct vtpm_ctx *ctx, const char *json, siz
 
 		errno = 0;
 		pid = json_object_get_int64(v);
-		if (!json_object_is_type(v, json_type_int) || errno || pid <= 0 || pid > INT32_MAX)
+		/* crun gives poststop hooks "pid": 0 for the process that is
+		 * gone: the same as no pid at all. */
+		if (!json_object_is_type(v, json_type_int) || errno || pid < 0 || pid > INT32_MAX)
 			bad = "\"pid\" must be a positive integer";
 		else
 			st->pid = (pid_t)pid;

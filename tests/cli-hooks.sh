@@ -40,6 +40,8 @@ expect 1 '{"ociVersion":"1.0.2","id":"../c1","status":"creating","pid":1}' oci-h
 expect 1 '{"ociVersion":"1.0.2","id":"c1","status":"creating","pid":1}' oci-hook $dirs createRuntime
 expect 1 "$good" oci-hook $dirs createRuntime
 expect 0 '{"ociVersion":"1.0.2","id":"c1","status":"stopped"}' oci-hook $dirs poststop
+# crun's poststop state carries "pid": 0.
+expect 0 '{"ociVersion":"1.0.0","id":"c1","pid":0,"status":"stopped","bundle":"/b"}' oci-hook $dirs poststop
 }
 [ ! -e "$tmp/state/c1" ] && [ ! -e "$tmp/state/../c1" ] || { echo "FAIL: a failed hook left state behind"; status=1; }
 

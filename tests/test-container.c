@@ -272,6 +272,7 @@ static void test_oci_state(void **state)
 		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"pid\":5}",
 		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"created\"}",
 		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"created\",\"pid\":-1}",
+		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"created\",\"pid\":0}",
 		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"created\",\"pid\":\"5\"}",
 		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"created\",\"pid\":1e3}",
 		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"created\",\"pid\":99999999999}",
@@ -310,6 +311,12 @@ static void test_oci_state(void **state)
 	assert_int_equal(vtpm_oci_state_get_pid(st), 0);
 	assert_null(vtpm_oci_state_get_bundle(st));
 	assert_null(vtpm_oci_state_get_annotation(st, "x"));
+	vtpm_oci_state_free(st);
+
+	/* crun's poststop: "pid": 0 stands for the process that is gone. */
+	assert_int_equal(parse(f->ctx, "{\"ociVersion\":\"1.0.0\",\"id\":\"web-1\",\"pid\":0,"
+				       "\"status\":\"stopped\",\"bundle\":\"/run/b\"}", &st), 0);
+	assert_int_equal(vtpm_oci_state_get_pid(st), 0);
 	vtpm_oci_state_free(st);
 }
 

@@ -191,8 +191,9 @@ struct vtpm_oci_state;
  * @state: on success, the parsed state; free with vtpm_oci_state_free()
  *
  * "ociVersion", "id" and "status" are required strings, "pid" (an integer
- * > 0) is required unless the status is "stopped", "bundle" must be an
- * absolute path when present and "annotations" an object of strings.
+ * > 0) is required unless the status is "stopped" ("pid": 0, as crun gives
+ * poststop hooks, counts as absent), "bundle" must be an absolute path when
+ * present and "annotations" an object of strings.
  *
  * Returns: 0; -EBADMSG for text that is not such a JSON object (the
  * context logs which field is wrong); -ENOMEM.
