@@ -16,5 +16,6 @@
 #include <vtpm/ctrl.h>
 #include <vtpm/state.h>
 #include <vtpm/manager.h>
+#include <vtpm/process.h>
 
 #endif
