@@ -300,12 +300,17 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 	return 0;
 }
 
-static int write_pidfile(const char *path, pid_t pid)
+/* The serving process writes and locks its own pid file: the lock, held
+ * until it exits, is what "oci-hook poststop" and others trust. */
+static int write_pidfile(struct vtpm_ctx *ctx, const char *path, int *fd)
 {
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)pid);
+	int r = vtpm_pidfile_write(ctx, path, fd);
 
-	return vtpm_write_file_atomic_path(path, buf, (size_t)n, 0644);
+	if (r == -EBUSY)
+		log_error("pid file %s belongs to a running server", path);
+	else if (r < 0)
+		log_error("cannot write pid file %s: %s", path, strerror(-r));
+	return r;
 }
 
 /* What --socket serves: the socket, the state, the serving process. */
@@ -355,29 +360,51 @@ static void print_device(struct vtpm_device *dev, const struct create_options *o
  * Detach: the parent reports the ready device and exits, the child serves.
  * Returns 0 in the child; never returns in the parent.
  */
-static int daemonize(struct vtpm_device *dev, const struct create_options *o, const char *state_dir)
+static int daemonize(struct vtpm_ctx *ctx, struct vtpm_device *dev,
+		     const struct create_options *o, const char *state_dir, int *pidfile_fd)
 {
+	int null_fd, ready[2], r;
 	pid_t pid;
-	int null_fd;
+	char c;
 
 	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
+	if (pipe2(ready, O_CLOEXEC) < 0)
 		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(ready[0]);
+		close(ready[1]);
+		return r;
+	}
 	if (pid > 0) {
-		int r = o->pidfile ? write_pidfile(o->pidfile, pid) : 0;
-
-		if (r < 0) {
-			log_error("cannot write pid file %s: %s", o->pidfile, strerror(-r));
-			kill(pid, SIGTERM);
-			_exit(EXIT_FAIL);
-		}
+		/* Report only once the child holds its pid file: a hook that
+		 * returns may be followed by a stop at once. */
+		close(ready[1]);
+		while ((r = (int)read(ready[0], &c, 1)) < 0 && errno == EINTR)
+			;
+		if (r != 1)
+			_exit(EXIT_FAIL); /* the child said why */
 		print_device(dev, o, state_dir, pid);
 		/* The child owns the TPM now: skip every cleanup. */
 		_exit(EXIT_OK);
 	}
 
+	close(ready[0]);
 	setsid();
+	if (o->pidfile) {
+		r = write_pidfile(ctx, o->pidfile, pidfile_fd);
+		if (r < 0) {
+			close(ready[1]);
+			return r;
+		}
+	}
+	if (write(ready[1], "", 1) != 1) {
+		r = -errno;
+		close(ready[1]);
+		return r;
+	}
+	close(ready[1]);
 	if (chdir("/") < 0)
 		return -errno;
 	/* Let "$(vtpmctl create --daemon)" return: hold no caller's pipe. */
@@ -391,15 +418,22 @@ static int daemonize(struct vtpm_device *dev, const struct create_options *o, co
 	return 0;
 }
 
-static void install_signal_handlers(void)
+/* Whatever mask and ignored signals the caller (a runtime's hook, say)
+ * left us: serve with ours, or a stop request is never seen. */
+static int install_signal_handlers(struct vtpm_ctx *ctx)
 {
 	struct sigaction sa = { .sa_handler = on_stop_signal };
+	int r;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	r = vtpm_process_reset_signals(ctx);
+	if (r < 0)
+		log_error("cannot reset the signal mask: %s", strerror(-r));
 	signal(SIGPIPE, SIG_IGN);
+	return r;
 }
 
 /*
@@ -452,7 +486,7 @@ static int prepare_state_dir(const struct create_options *o, const char *dir, bo
  * the guest's firmware sends TPM2_Startup itself.
  */
 static int serve_socket(struct vtpm_ctx *ctx, struct vtpm_backend *backend,
-			const struct create_options *o, const char *state_dir)
+			const struct create_options *o, const char *state_dir, int *pidfile_fd)
 {
 	struct vtpm_ctrl_options copts = { .size = sizeof(copts), .mode = 0600,
 					   .uid = o->uid, .gid = o->gid };
@@ -472,21 +506,17 @@ static int serve_socket(struct vtpm_ctx *ctx, struct vtpm_backend *backend,
 		log_error("cannot serve the TPM: %s", strerror(-r));
 		goto out;
 	}
-	install_signal_handlers();
 	running_relay = relay;
+	if (install_signal_handlers(ctx) < 0)
+		goto out;
 
 	if (o->daemon) {
-		r = daemonize(NULL, o, state_dir);
+		r = daemonize(ctx, NULL, o, state_dir, pidfile_fd);
 		if (r < 0)
 			goto out;
 	} else {
-		if (o->pidfile) {
-			r = write_pidfile(o->pidfile, getpid());
-			if (r < 0) {
-				log_error("cannot write pid file %s: %s", o->pidfile, strerror(-r));
-				goto out;
-			}
-		}
+		if (o->pidfile && write_pidfile(ctx, o->pidfile, pidfile_fd) < 0)
+			goto out;
 		print_socket(o, state_dir, getpid());
 	}
 	r = confine(o, ctx);
@@ -517,7 +547,7 @@ int cmd_create(int argc, char *argv[])
 	struct container_state container = {};
 	char temp_dir[] = "/tmp/vtpm-state-XXXXXX";
 	const char *state_dir = NULL;
-	int ret = EXIT_FAIL, r;
+	int ret = EXIT_FAIL, r, pidfile_fd = -1;
 
 	/* --name: the instance manager creates it (cmd-daemon.c). */
 	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
@@ -577,7 +607,7 @@ int cmd_create(int argc, char *argv[])
 	}
 
 	if (o.socket) {
-		ret = serve_socket(ctx, backend, &o, state_dir);
+		ret = serve_socket(ctx, backend, &o, state_dir, &pidfile_fd);
 		goto out;
 	}
 
@@ -617,8 +647,9 @@ int cmd_create(int argc, char *argv[])
 		warn_if_unauthenticated("--ctrl", o.ctrl);
 	}
 
-	install_signal_handlers();
 	running_relay = relay;
+	if (install_signal_handlers(ctx) < 0)
+		goto out;
 
 	r = vtpm_relay_wait_registered(relay, (int)o.timeout_s * 1000);
 	if (r == -ECANCELED) {
@@ -637,17 +668,12 @@ int cmd_create(int argc, char *argv[])
 		goto out;
 
 	if (o.daemon) {
-		r = daemonize(dev, &o, state_dir);
+		r = daemonize(ctx, dev, &o, state_dir, &pidfile_fd);
 		if (r < 0)
 			goto out;
 	} else {
-		if (o.pidfile) {
-			r = write_pidfile(o.pidfile, getpid());
-			if (r < 0) {
-				log_error("cannot write pid file %s: %s", o.pidfile, strerror(-r));
-				goto out;
-			}
-		}
+		if (o.pidfile && write_pidfile(ctx, o.pidfile, &pidfile_fd) < 0)
+			goto out;
 		print_device(dev, &o, state_dir, getpid());
 	}
 
@@ -698,7 +724,10 @@ out:
 	vtpm_ctx_unref(ctx);
 	if (!o.state_dir && state_dir)
 		vtpm_remove_flat_dir(temp_dir);
-	if (o.pidfile && ret == EXIT_OK)
+	/* Only our own: another server's file stays. */
+	if (pidfile_fd >= 0 && ret == EXIT_OK)
 		unlink(o.pidfile);
+	if (pidfile_fd >= 0)
+		close(pidfile_fd);
 	return ret;
 }

@@ -193,6 +193,13 @@ int cmd_daemon(int argc, char *argv[])
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* A mask or ignored signals from whoever started us would keep stop
+	 * and reload requests out. */
+	r = vtpm_process_reset_signals(ctx);
+	if (r < 0) {
+		log_error("cannot reset the signal mask: %s", strerror(-r));
+		goto out;
+	}
 	signal(SIGPIPE, SIG_IGN);
 
 	for (;;) {

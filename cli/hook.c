@@ -2,7 +2,10 @@
 /*
  * What the container runtime hooks share: start a serving
  * "vtpmctl create --daemon" for a container, recorded by a pid file under
- * a run directory, and stop it again by that pid file.
+ * a run directory, and stop it again by that pid file.  The server holds
+ * the file locked while it lives (vtpm_pidfile_write()): a stale file
+ * whose pid went to another process, another container's server even,
+ * is never acted upon.
  */
 #include "config.h"
 
@@ -42,44 +45,6 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-static pid_t read_pidfile(const char *path)
-{
-	unsigned long v;
-	char buf[32] = "";
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EBADMSG;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	if (!parse_uint(buf, 1, INT32_MAX, &v))
-		return -EBADMSG;
-	return (pid_t)v;
-}
-
-/* Whether @pid runs the same program as we do (guards against pid reuse). */
-static bool is_vtpmctl(pid_t pid)
-{
-	char path[64], self[PATH_MAX], other[PATH_MAX];
-	ssize_t a, b;
-
-	if (pid <= 0)
-		return false;
-	snprintf(path, sizeof(path), "/proc/%ld/exe", (long)pid);
-	a = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	b = readlink(path, other, sizeof(other) - 1);
-	if (a <= 0 || b <= 0)
-		return false;
-	self[a] = other[b] = '\0';
-	return strcmp(self, other) == 0;
-}
-
 /* A container name or id must be one path component. */
 static bool name_ok(const char *name)
 {
@@ -99,41 +64,44 @@ static int pidfile_path(const struct hook_dirs *dirs, const char *name, char **p
 int hook_stop_server(const struct hook_dirs *dirs, const char *name)
 {
 	_cleanup_free_ char *pidfile = NULL;
-	pid_t pid;
+	struct vtpm_ctx *ctx;
+	int r;
 
 	if (!name_ok(name)) {
 		log_error("'%s' is not a usable container name", name ? name : "");
 		return EXIT_FAIL;
 	}
-	if (pidfile_path(dirs, name, &pidfile) < 0)
+	if (pidfile_path(dirs, name, &pidfile) < 0 || vtpm_ctx_new(&ctx) < 0)
 		return EXIT_FAIL;
-	pid = read_pidfile(pidfile);
-	if (pid == -ENOENT)
-		return EXIT_OK; /* never started, or stopped already */
-	if (pid < 0) {
-		log_error("cannot read %s: %s", pidfile, strerror(-pid));
-		return EXIT_FAIL;
-	}
-	if (!is_vtpmctl(pid)) {
-		unlink(pidfile); /* stale: the server is gone */
-		return EXIT_OK;
-	}
-	if (kill(pid, SIGTERM) < 0 && errno != ESRCH) {
-		log_error("cannot stop the vTPM server %ld of %s: %s", (long)pid, name, strerror(errno));
+	quiet_library(ctx, false);
+	/* Never started, stopped already, or stale: all fine. */
+	r = vtpm_pidfile_stop(ctx, pidfile, STOP_TIMEOUT_MS);
+	vtpm_ctx_unref(ctx);
+	if (r == -ETIMEDOUT) {
+		log_error("the vTPM server of %s (%s) did not stop within %d s", name, pidfile,
+			  STOP_TIMEOUT_MS / 1000);
 		return EXIT_FAIL;
 	}
-	for (int waited = 0; kill(pid, 0) == 0; waited += 20) {
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
-
-		if (waited >= STOP_TIMEOUT_MS) {
-			log_error("the vTPM server %ld of %s did not stop within %d s",
-				  (long)pid, name, STOP_TIMEOUT_MS / 1000);
-			return EXIT_FAIL;
-		}
-		nanosleep(&ts, NULL);
+	if (r < 0) {
+		log_error("cannot stop the vTPM server of %s (%s): %s", name, pidfile, strerror(-r));
+		return EXIT_FAIL;
 	}
-	unlink(pidfile);
 	return EXIT_OK;
+}
+
+/* Whether a live server holds @pidfile. */
+static bool server_running(const char *pidfile)
+{
+	struct vtpm_ctx *ctx;
+	pid_t pid;
+	int r;
+
+	if (vtpm_ctx_new(&ctx) < 0)
+		return false;
+	quiet_library(ctx, false);
+	r = vtpm_pidfile_get_owner(ctx, pidfile, &pid);
+	vtpm_ctx_unref(ctx);
+	return r == 0;
 }
 
 int hook_start_server(const struct hook_dirs *dirs, const char *name, pid_t pid,
@@ -163,7 +131,7 @@ int hook_start_server(const struct hook_dirs *dirs, const char *name, pid_t pid,
 		state_dir = NULL;
 		return EXIT_FAIL;
 	}
-	if (is_vtpmctl(read_pidfile(pidfile))) {
+	if (server_running(pidfile)) {
 		log_error("container %s already has a vTPM server (%s)", name, pidfile);
 		return EXIT_FAIL;
 	}

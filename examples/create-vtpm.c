@@ -80,6 +80,7 @@ int main(int argc, char *argv[])
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	vtpm_process_reset_signals(ctx); /* a parent's blocked SIGTERM stays ours */
 
 	r = vtpm_relay_wait_registered(relay, 10000); /* serves the kernel's start-up */
 	if (r < 0) {

@@ -45,6 +45,33 @@ expect 0 '{"ociVersion":"1.0.0","id":"c1","pid":0,"status":"stopped","bundle":"/
 }
 [ ! -e "$tmp/state/c1" ] && [ ! -e "$tmp/state/../c1" ] || { echo "FAIL: a failed hook left state behind"; status=1; }
 
+# A stale pid file whose pid now belongs to another vtpmctl (here one
+# waiting for its input; after pid reuse, another container's server):
+# poststop must not signal it, and removes the stale file.
+mkdir -p "$tmp/run"
+mkfifo "$tmp/fifo"
+"$vtpmctl" oci-hook $dirs createRuntime <"$tmp/fifo" >/dev/null 2>&1 &
+other=$!
+exec 3>"$tmp/fifo" # lets it start and block reading
+# Until it runs vtpmctl itself, not a wrapper script that will exec it.
+i=0
+until case $(readlink "/proc/$other/exe") in */vtpmctl) true ;; *) false ;; esac ||
+	[ $i -ge 500 ]; do
+	sleep 0.02
+	i=$((i + 1))
+done
+echo "$other" >"$tmp/run/c3.pid"
+expect 0 '{"ociVersion":"1.0.2","id":"c3","status":"stopped"}' oci-hook $dirs poststop
+if kill -0 "$other" 2>/dev/null; then
+	echo "PASS: poststop left the unrelated process $other alone"
+else
+	echo "FAIL: poststop signalled process $other, which is not its server"
+	status=1
+fi
+[ ! -e "$tmp/run/c3.pid" ] || { echo "FAIL: the stale pid file stayed"; status=1; }
+exec 3>&-
+wait "$other" 2>/dev/null
+
 # shellcheck disable=SC2086
 {
 prefix="env -u LXC_NAME LXC_HOOK_TYPE=start-host" expect 1 "" lxc-hook $dirs
