@@ -68,8 +68,9 @@ static void create_usage(FILE *f)
 		"  --socket PATH       no device: serve a virtual machine on the Unix socket\n"
 		"                      PATH like 'swtpm socket --ctrl type=unixio,path=PATH'\n"
 		"                      (QEMU: -chardev socket,path=PATH -tpmdev emulator)\n"
-		"  --state-dir DIR     keep the TPM's state in DIR (swtpm's layout); without\n"
-		"                      it the state lives in a temporary directory removed at exit\n"
+		"  --state-dir DIR     keep the TPM's state in DIR (swtpm's layout), created\n"
+		"                      (mode 0700) if missing; without it the state lives in\n"
+		"                      a temporary directory removed at exit\n"
 		"  --resume            restore the volatile state saved by the last clean stop\n"
 		"  --key OPTIONS       encrypt the state at rest as 'swtpm --key' does:\n"
 		"                      file=PATH|fd=N|pwdfile=PATH|pwdfd=N[,mode=aes-256-cbc]\n"
@@ -461,14 +462,14 @@ static int confine(const struct create_options *o, struct vtpm_ctx *ctx)
 }
 
 /* A state directory the serving uid cannot write would fail at the first
- * NV write, long after start-up: check now.  A temporary one is ours. */
-static int prepare_state_dir(const struct create_options *o, const char *dir, bool temporary)
+ * NV write, long after start-up: check now.  One we created is ours. */
+static int prepare_state_dir(const struct create_options *o, const char *dir, bool ours)
 {
 	struct stat st;
 
 	if (o->uid == (uid_t)-1 && o->gid == (gid_t)-1)
 		return 0;
-	if (temporary)
+	if (ours)
 		return chown(dir, o->uid, o->gid) < 0 ? -errno : 0;
 	if (stat(dir, &st) < 0)
 		return -errno;
@@ -547,6 +548,7 @@ int cmd_create(int argc, char *argv[])
 	struct container_state container = {};
 	char temp_dir[] = "/tmp/vtpm-state-XXXXXX";
 	const char *state_dir = NULL;
+	bool created_state_dir = false;
 	int ret = EXIT_FAIL, r, pidfile_fd = -1;
 
 	/* --name: the instance manager creates it (cmd-daemon.c). */
@@ -577,8 +579,15 @@ int cmd_create(int argc, char *argv[])
 			goto out;
 		}
 		state_dir = temp_dir;
+	} else if (mkdir(state_dir, 0700) == 0) {
+		/* Users expect a missing one to appear, as swtpm does; not its
+		 * parents, which a typo would create far from where it belongs. */
+		created_state_dir = true;
+	} else if (errno != EEXIST) {
+		log_error("cannot create state directory %s: %s", state_dir, strerror(errno));
+		goto out;
 	}
-	r = prepare_state_dir(&o, state_dir, !o.state_dir);
+	r = prepare_state_dir(&o, state_dir, !o.state_dir || created_state_dir);
 	if (r < 0) {
 		if (r != -EACCES)
 			log_error("cannot prepare state directory %s: %s", state_dir, strerror(-r));
@@ -724,6 +733,8 @@ out:
 	vtpm_ctx_unref(ctx);
 	if (!o.state_dir && state_dir)
 		vtpm_remove_flat_dir(temp_dir);
+	else if (created_state_dir && ret != EXIT_OK)
+		rmdir(state_dir); /* only if still empty: a failed start adds nothing */
 	/* Only our own: another server's file stays. */
 	if (pidfile_fd >= 0 && ret == EXIT_OK)
 		unlink(o.pidfile);

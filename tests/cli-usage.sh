@@ -39,7 +39,9 @@ expect 2 "needs a directory" create --state-dir ""
 expect 2 "needs --state-dir" create --resume
 expect 2 "unexpected argument 'extra'" create extra
 expect 2 "requires an argument" create --state-dir
-expect 1 "cannot use state directory /nonexistent" create --state-dir /nonexistent
+# A missing state directory is created, but not its parents.
+expect 1 "cannot create state directory /nonexistent/state: No such file" \
+	create --state-dir /nonexistent/state
 
 # No driver here (or redirected away): advice, not a bare errno.  Use a
 # state dir so that nothing is left behind.
@@ -47,6 +49,9 @@ tmp=$(mktemp -d)
 if [ ! -e /dev/vtpmx ]; then
 	expect 1 "load the module with 'modprobe tpm_vtpm_proxy'" create --state-dir "$tmp"
 	ls -A "$tmp" | grep -qv '^\.lock$' && { echo "FAIL: state left behind: $(ls -A "$tmp")"; status=1; }
+	# One it created for a TPM that did not start goes again.
+	expect 1 "load the module" create --state-dir "$tmp/new"
+	[ ! -e "$tmp/new" ] || { echo "FAIL: a created state directory stayed"; status=1; }
 fi
 rm -rf "$tmp"
 exit $status
