@@ -16,12 +16,12 @@ make_rootfs() {
 	write_probe "$r/probe.sh"
 }
 
-# make_bundle DIR: DIR/rootfs from make_rootfs and DIR/config.json from
-# 'runc spec' (read-write root, no terminal).
+# make_bundle DIR [RUNTIME]: DIR/rootfs from make_rootfs and DIR/config.json
+# from 'RUNTIME spec' (default runc; read-write root, no terminal).
 make_bundle() {
 	b=$1
 	make_rootfs "$b/rootfs"
-	(cd "$b" && runc spec) || fail "runc spec"
+	(cd "$b" && "${2:-runc}" spec) || fail "${2:-runc} spec"
 	jq '.process.terminal = false | .root.readonly = false' "$b/config.json" >"$b/config.tmp" &&
 		mv "$b/config.tmp" "$b/config.json"
 }
