@@ -7,7 +7,7 @@ packages="
 autoconf automake libtool pkg-config make gcc
 libtpms-dev libcap-ng-dev libjson-c-dev libcmocka-dev libseccomp-dev libssl-dev openssl
 valgrind clang groff-base python3 python3-jsonschema jq file
-tpm2-tools swtpm swtpm-tools runc lxc busybox-static
+tpm2-tools swtpm swtpm-tools runc crun podman conmon lxc busybox-static
 qemu-system-x86 qemu-utils kmod cpio xz-utils zstd
 golang-github-opencontainers-specs-dev
 golang-github-container-orchestrated-devices-container-device-interface-dev
