@@ -296,10 +296,7 @@ static int do_get_state(struct vtpm_ctrl_client *c, enum vtpm_state_type type,
 	int64_t deadline = deadline_of(c);
 	uint8_t req[PTM_GETSTATE_REQ_SIZE], hdr[PTM_GETSTATE_RESP_HEADER_SIZE - PTM_RES_SIZE_BYTES];
 	_cleanup_free_ uint8_t *wrapped = NULL;
-	const uint8_t *data;
 	uint32_t flags, len;
-	size_t data_len;
-	uint8_t *copy;
 	int r;
 
 	if (type != VTPM_STATE_PERMANENT && type != VTPM_STATE_VOLATILE && type != VTPM_STATE_SAVESTATE)
@@ -330,18 +327,9 @@ static int do_get_state(struct vtpm_ctrl_client *c, enum vtpm_state_type type,
 	r = read_rest(c, wrapped, len, deadline);
 	if (r < 0)
 		return r;
-	if (flags & PTM_STATE_FLAG_ENCRYPTED)
-		return -ENOTSUP;
-	r = vtpm_ctrl_blob_decode(wrapped, len, &data, &data_len);
-	if (r < 0)
-		return r;
-	copy = malloc(data_len ? data_len : 1);
-	if (!copy)
-		return -ENOMEM;
-	memcpy(copy, data, data_len);
-	*blob = copy;
-	*blob_len = data_len;
-	return 0;
+	/* We asked for decrypted state: an encrypted answer is one we cannot read. */
+	r = vtpm_ctrl_blob_decode(NULL, flags & PTM_STATE_FLAG_ENCRYPTED, wrapped, len, blob, blob_len);
+	return r == -ENOKEY ? -ENOTSUP : r;
 }
 
 static int do_set_state(struct vtpm_ctrl_client *c, enum vtpm_state_type type,
@@ -354,7 +342,7 @@ static int do_set_state(struct vtpm_ctrl_client *c, enum vtpm_state_type type,
 
 	if (type != VTPM_STATE_PERMANENT && type != VTPM_STATE_VOLATILE && type != VTPM_STATE_SAVESTATE)
 		return -EINVAL;
-	r = vtpm_ctrl_blob_encode(blob, blob_len, &wrapped, &len);
+	r = vtpm_ctrl_blob_encode(NULL, blob, blob_len, &wrapped, &len);
 	if (r < 0)
 		return r;
 	if (len > PTM_STATE_BLOB_MAX)

@@ -7,7 +7,10 @@
 
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "ctrl-proto.h"
+#include "swtpm-blob.h"
 #include "vtpm-internal.h"
 #include "wire.h"
 
@@ -133,59 +136,40 @@ int vtpm_ctrl_request_size(const uint8_t *in, size_t len, size_t *min, size_t *m
 	}
 }
 
-int vtpm_ctrl_blob_encode(const uint8_t *data, size_t len, uint8_t **out, size_t *out_len)
+int vtpm_ctrl_blob_encode(const struct vtpm_state_key *key, const uint8_t *data, size_t len,
+			  uint8_t **out, size_t *out_len)
 {
-	size_t total = SWTPM_BLOB_HEADER_SIZE + 2 * SWTPM_TLV_HEADER_SIZE + len;
+	_cleanup_free_ uint8_t *records = NULL;
+	size_t records_len = 0, total;
+	uint16_t flags = 0;
 	uint8_t *buf, *p;
+	int r;
 
 	if (len > PTM_STATE_BLOB_MAX)
 		return -EFBIG;
+	r = vtpm_swtpm_records_seal(key, data, len, &records, &records_len, &flags);
+	if (r < 0)
+		return r;
+	total = SWTPM_BLOB_HEADER_SIZE + SWTPM_TLV_HEADER_SIZE + records_len;
 	buf = malloc(total);
+	if (buf) {
+		/* The header stays in clear text, flags and all (SWTPM_NVRAM_GetStateBlob()). */
+		vtpm_swtpm_blob_put_header(buf, flags | SWTPM_BLOB_FLAG_MIGRATION_DATA, total);
+		p = buf + SWTPM_BLOB_HEADER_SIZE;
+		put_be16(p, SWTPM_TAG_MIGRATION_DATA);
+		put_be32(p + 2, (uint32_t)records_len);
+		memcpy(p + SWTPM_TLV_HEADER_SIZE, records, records_len);
+	}
+	OPENSSL_cleanse(records, records_len);
 	if (!buf)
 		return -ENOMEM;
-	p = buf;
-	p[0] = SWTPM_BLOB_VERSION;
-	p[1] = SWTPM_BLOB_MIN_VERSION;
-	put_be16(p + 2, SWTPM_BLOB_HEADER_SIZE);
-	put_be16(p + 4, SWTPM_BLOB_FLAG_MIGRATION_DATA);
-	put_be32(p + 6, (uint32_t)total);
-	p += SWTPM_BLOB_HEADER_SIZE;
-	put_be16(p, SWTPM_TAG_MIGRATION_DATA);
-	put_be32(p + 2, (uint32_t)(SWTPM_TLV_HEADER_SIZE + len));
-	p += SWTPM_TLV_HEADER_SIZE;
-	put_be16(p, SWTPM_TAG_DATA);
-	put_be32(p + 2, (uint32_t)len);
-	p += SWTPM_TLV_HEADER_SIZE;
-	if (len)
-		memcpy(p, data, len);
 	*out = buf;
 	*out_len = total;
 	return 0;
 }
 
-/* The value of the first record tagged @tag in @buf (swtpm's tlv_data_find_tag). */
-static int find_tag(const uint8_t *buf, size_t len, uint16_t tag, const uint8_t **val, size_t *val_len)
-{
-	size_t off = 0;
-
-	while (len - off >= SWTPM_TLV_HEADER_SIZE) {
-		uint16_t t = get_be16(buf + off);
-		uint32_t l = get_be32(buf + off + 2);
-
-		off += SWTPM_TLV_HEADER_SIZE;
-		if (l > len - off)
-			return -EBADMSG;
-		if (t == tag) {
-			*val = buf + off;
-			*val_len = l;
-			return 0;
-		}
-		off += l;
-	}
-	return -EBADMSG;
-}
-
-int vtpm_ctrl_blob_decode(const uint8_t *blob, size_t len, const uint8_t **data, size_t *data_len)
+int vtpm_ctrl_blob_decode(const struct vtpm_state_key *key, bool encrypted, const uint8_t *blob,
+			  size_t len, uint8_t **data, size_t *data_len)
 {
 	const uint8_t *mig;
 	size_t mig_len;
@@ -193,24 +177,35 @@ int vtpm_ctrl_blob_decode(const uint8_t *blob, size_t len, const uint8_t **data,
 	uint16_t flags;
 	int r;
 
-	if (len < SWTPM_BLOB_HEADER_SIZE || get_be32(blob + 6) != len ||
-	    get_be16(blob + 2) != SWTPM_BLOB_HEADER_SIZE || blob[1] > SWTPM_BLOB_VERSION)
-		return -EBADMSG;
-	version = blob[0];
-	flags = get_be16(blob + 4);
-	if (flags & (SWTPM_BLOB_FLAG_ENCRYPTED | SWTPM_BLOB_FLAG_MIGRATION_ENCRYPTED))
+	r = vtpm_swtpm_blob_check(blob, len, &version, &flags);
+	if (r < 0)
+		return r;
+	/* A migration key, and swtpm's version-1 encryption, are not supported. */
+	if (flags & SWTPM_BLOB_FLAG_MIGRATION_ENCRYPTED)
 		return -ENOTSUP;
-
+	encrypted = encrypted || (flags & SWTPM_BLOB_FLAG_ENCRYPTED);
 	blob += SWTPM_BLOB_HEADER_SIZE;
 	len -= SWTPM_BLOB_HEADER_SIZE;
-	if (version == 1) {
+	if (version < SWTPM_BLOB_VERSION) {
+		uint8_t *copy;
+
+		if (encrypted)
+			return -ENOTSUP;
 		/* Version 1: the bytes follow the header as they are. */
-		*data = blob;
+		copy = malloc(len ? len : 1);
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, blob, len);
+		*data = copy;
 		*data_len = len;
 		return 0;
 	}
-	r = find_tag(blob, len, SWTPM_TAG_MIGRATION_DATA, &mig, &mig_len);
+	r = vtpm_swtpm_tlv_find(blob, len, SWTPM_TAG_MIGRATION_DATA, &mig, &mig_len);
 	if (r < 0)
-		return r;
-	return find_tag(mig, mig_len, SWTPM_TAG_DATA, data, data_len);
+		return -EBADMSG;
+	/* Plain blobs are taken with a key too: swtpm lets state be upgraded to encryption. */
+	if (!encrypted)
+		key = NULL;
+	return vtpm_swtpm_records_open(key, encrypted ? flags | SWTPM_BLOB_FLAG_ENCRYPTED : 0,
+				       mig, mig_len, data, data_len);
 }

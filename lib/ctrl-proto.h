@@ -19,8 +19,11 @@
 #ifndef VTPM_CTRL_PROTO_H
 #define VTPM_CTRL_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+struct vtpm_state_key;
 
 /* tpm_ioctl.h: "Commands used by the non-CUSE TPMs". */
 #define PTM_CMD_GET_CAPABILITY 0x01
@@ -67,6 +70,9 @@
 /* tpm_ioctl.h: state_flags of PTM_GET/SET_STATEBLOB. */
 #define PTM_STATE_FLAG_DECRYPTED 1u
 #define PTM_STATE_FLAG_ENCRYPTED 2u
+/* tpm_ioctl.h: flags of PTM_GET_CONFIG's answer. */
+#define PTM_CONFIG_FLAG_FILE_KEY 0x1u
+#define PTM_CONFIG_FLAG_MIGRATION_KEY 0x2u
 /* tpm_ioctl.h: PTM_BLOB_TYPE_* (same values as enum vtpm_state_type). */
 #define PTM_BLOB_TYPE_PERMANENT 1
 #define PTM_BLOB_TYPE_VOLATILE 2
@@ -128,21 +134,12 @@
 #define PTM_STATE_BLOB_MAX (512u * 1024)
 
 /*
- * The blob format on the control channel (swtpm_nvstore.c): a 10-byte
- * header (version u8, min_version u8, hdrsize be16, flags be16, totlen be32)
- * then, for header version 2, tag-length-value records (tag be16, length
- * be32): a TAG_MIGRATION_DATA record holding a TAG_DATA record that holds the
- * TPM's own state bytes.  Header version 1 carries the bytes directly.
+ * The blob format on the control channel (swtpm_nvstore.c, see
+ * swtpm-blob.h): the blob header with flag MIGRATION_DATA, then a
+ * TAG_MIGRATION_DATA record holding the records of a state file: a TAG_DATA
+ * record, or with a state key the encrypted records (and flag ENCRYPTED).
+ * Header version 1 carries the plain bytes directly.
  */
-#define SWTPM_BLOB_HEADER_SIZE 10
-#define SWTPM_BLOB_VERSION 2
-#define SWTPM_BLOB_MIN_VERSION 1
-#define SWTPM_BLOB_FLAG_ENCRYPTED 0x01
-#define SWTPM_BLOB_FLAG_MIGRATION_ENCRYPTED 0x02
-#define SWTPM_BLOB_FLAG_MIGRATION_DATA 0x04
-#define SWTPM_TLV_HEADER_SIZE 6
-#define SWTPM_TAG_DATA 1
-#define SWTPM_TAG_MIGRATION_DATA 4
 
 /*
  * The size of the request that starts at @in, as far as its first @len
@@ -156,16 +153,23 @@
 int vtpm_ctrl_request_size(const uint8_t *in, size_t len, size_t *min, size_t *max);
 
 /*
- * Wrap a TPM state blob for the control channel.  Returns 0 with a malloc()ed
- * buffer, or -ENOMEM / -EFBIG.
+ * Wrap a TPM state blob for the control channel, encrypted with @key unless
+ * it is NULL.  Returns 0 with a malloc()ed buffer; -ENOMEM; -EFBIG; -EIO if
+ * libcrypto fails.
  */
-int vtpm_ctrl_blob_encode(const uint8_t *data, size_t len, uint8_t **out, size_t *out_len);
+int vtpm_ctrl_blob_encode(const struct vtpm_state_key *key, const uint8_t *data, size_t len,
+			  uint8_t **out, size_t *out_len);
 
 /*
- * Find the TPM state bytes inside a control-channel blob; @data points into
- * @blob.  Returns 0; -EBADMSG for a damaged or unknown-version blob;
- * -ENOTSUP for an encrypted one.
+ * The TPM state bytes of a control-channel blob, malloc()ed (wipe and free
+ * them).  @encrypted: the request's PTM_STATE_FLAG_ENCRYPTED; the header's
+ * ENCRYPTED flag counts as well.  Encrypted blobs need @key; plain ones are
+ * taken with or without it.  Returns 0; -EBADMSG for a damaged or
+ * unknown-version blob; -ENOKEY for an encrypted blob without @key;
+ * -EKEYREJECTED if @key does not open it; -ENOTSUP for a migration key or
+ * version-1 encryption; -ENOMEM.
  */
-int vtpm_ctrl_blob_decode(const uint8_t *blob, size_t len, const uint8_t **data, size_t *data_len);
+int vtpm_ctrl_blob_decode(const struct vtpm_state_key *key, bool encrypted, const uint8_t *blob,
+			  size_t len, uint8_t **data, size_t *data_len);
 
 #endif

@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <openssl/crypto.h>
+
 #include "ctrl-proto.h"
 #include "socket-util.h"
 #include "vtpm-internal.h"
@@ -205,20 +207,25 @@ static void handle_reset_established(struct vtpm_ctrl *ctrl, uint8_t locality)
 
 static void handle_get_stateblob(struct vtpm_ctrl *ctrl, const uint8_t *req)
 {
-	uint32_t type = get_be32(req + 4), offset = get_be32(req + 8);
+	uint32_t flags = get_be32(req), type = get_be32(req + 4), offset = get_be32(req + 8);
+	struct vtpm_state_key *key = vtpm_backend_get_key(ctrl->backend);
 	_cleanup_free_ uint8_t *blob = NULL, *wrapped = NULL;
 	size_t blob_len = 0, wrapped_len = 0, n;
 	uint32_t res = PTM_RES_SUCCESS;
 	uint8_t *p;
 	int r;
 
-	/* state_flags (PTM_STATE_FLAG_DECRYPTED): our state is never encrypted. */
+	/* As swtpm: encrypted with the state key unless asked for PTM_STATE_FLAG_DECRYPTED. */
+	if (flags & PTM_STATE_FLAG_DECRYPTED)
+		key = NULL;
 	if (!is_blob_type(type)) {
 		res = PTM_RES_BAD_PARAMETER;
 	} else {
 		r = vtpm_backend_get_state(ctrl->backend, (enum vtpm_state_type)type, &blob, &blob_len);
 		if (r == 0)
-			r = vtpm_ctrl_blob_encode(blob, blob_len, &wrapped, &wrapped_len);
+			r = vtpm_ctrl_blob_encode(key, blob, blob_len, &wrapped, &wrapped_len);
+		if (blob)
+			OPENSSL_cleanse(blob, blob_len);
 		if (r < 0 && r != -ENOENT)
 			err(ctrl->ctx, "control channel: getting state blob %u failed: %s",
 			    type, strerror(-r));
@@ -236,18 +243,34 @@ static void handle_get_stateblob(struct vtpm_ctrl *ctrl, const uint8_t *req)
 		n = 0;
 	}
 	put_be32(p, res);
-	put_be32(p + 4, 0); /* state_flags: not encrypted */
+	put_be32(p + 4, res == PTM_RES_SUCCESS && key ? PTM_STATE_FLAG_ENCRYPTED : 0);
 	put_be32(p + 8, (uint32_t)n);
 	put_be32(p + 12, (uint32_t)n);
 	if (n)
 		memcpy(p + PTM_GETSTATE_RESP_HEADER_SIZE, wrapped + offset, n);
+	if (wrapped)
+		OPENSSL_cleanse(wrapped, wrapped_len);
+}
+
+static const char *blob_error(int r)
+{
+	switch (r) {
+	case -ENOKEY:
+		return "encrypted, and this TPM has no state key";
+	case -EKEYREJECTED:
+		return "encrypted with another key, or damaged";
+	case -ENOTSUP:
+		return "encrypted with a migration key or an old format, which is not supported";
+	default:
+		return "damaged";
+	}
 }
 
 static void handle_set_stateblob(struct vtpm_ctrl *ctrl, const uint8_t *req)
 {
 	uint32_t flags = get_be32(req), type = get_be32(req + 4), len = get_be32(req + 8);
-	const uint8_t *data;
-	size_t data_len;
+	uint8_t *data = NULL;
+	size_t data_len = 0;
 	int r;
 
 	if (vtpm_backend_is_running(ctrl->backend)) {
@@ -255,9 +278,7 @@ static void handle_set_stateblob(struct vtpm_ctrl *ctrl, const uint8_t *req)
 		respond_result(ctrl, PTM_RES_BAD_ORDINAL);
 		return;
 	}
-	if (!is_blob_type(type) || (flags & PTM_STATE_FLAG_ENCRYPTED)) {
-		if (flags & PTM_STATE_FLAG_ENCRYPTED)
-			err(ctrl->ctx, "control channel: encrypted state is not supported");
+	if (!is_blob_type(type)) {
 		respond_result(ctrl, PTM_RES_BAD_PARAMETER);
 		return;
 	}
@@ -266,18 +287,16 @@ static void handle_set_stateblob(struct vtpm_ctrl *ctrl, const uint8_t *req)
 		respond_result(ctrl, PTM_RES_SUCCESS);
 		return;
 	}
-	r = vtpm_ctrl_blob_decode(req + PTM_SETSTATE_REQ_HEADER_SIZE, len, &data, &data_len);
+	r = vtpm_ctrl_blob_decode(vtpm_backend_get_key(ctrl->backend), flags & PTM_STATE_FLAG_ENCRYPTED,
+				  req + PTM_SETSTATE_REQ_HEADER_SIZE, len, &data, &data_len);
 	if (r < 0) {
-		err(ctrl->ctx, "control channel: state blob %u is %s", type,
-		    r == -ENOTSUP ? "encrypted, which is not supported" : "damaged");
-		respond_result(ctrl, PTM_RES_BAD_PARAMETER);
+		err(ctrl->ctx, "control channel: state blob %u is %s", type, blob_error(r));
+		respond_result(ctrl, r == -ENOMEM ? PTM_RES_SIZE : PTM_RES_BAD_PARAMETER);
 		return;
 	}
-	if (data_len == 0) {
-		respond_result(ctrl, PTM_RES_SUCCESS);
-		return;
-	}
-	r = vtpm_backend_set_state(ctrl->backend, (enum vtpm_state_type)type, data, data_len);
+	r = data_len ? vtpm_backend_set_state(ctrl->backend, (enum vtpm_state_type)type, data, data_len) : 0;
+	OPENSSL_cleanse(data, data_len);
+	free(data);
 	if (r < 0)
 		err(ctrl->ctx, "control channel: setting state blob %u failed: %s", type, strerror(-r));
 	respond_result(ctrl, errno_to_res(r));
@@ -290,7 +309,8 @@ static void handle_get_config(struct vtpm_ctrl *ctrl)
 	if (!p)
 		return;
 	put_be32(p, PTM_RES_SUCCESS);
-	put_be32(p + 4, 0); /* neither PTM_CONFIG_FLAG_FILE_KEY nor _MIGRATION_KEY */
+	/* No migration key: blobs leave encrypted with the state key, or in clear. */
+	put_be32(p + 4, vtpm_backend_get_key(ctrl->backend) ? PTM_CONFIG_FLAG_FILE_KEY : 0);
 }
 
 static void handle_set_buffersize(struct vtpm_ctrl *ctrl, uint32_t size)

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include <cmocka.h>
 
 #include "ctrl-proto.h"
+#include "swtpm-blob.h"
 #include "loopback-port.h"
 #include "tpm2-cmd.h"
 #include "vtpm-internal.h"
@@ -54,16 +56,34 @@ static void remove_dir(const char *path)
 	rmdir(path);
 }
 
-static int setup(void **state)
+/* The state key of setup_with_key(): 32 bytes of 0x5a. */
+static const uint8_t fx_key[32] = {
+	0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a,
+	0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a,
+};
+
+static int setup_backend(void **state, bool with_key)
 {
 	struct fx *f = calloc(1, sizeof(*f));
+	struct vtpm_state_key *key = NULL;
 	int sv[2];
 
 	memcpy(state_dir + strlen(state_dir) - 6, "XXXXXX", 6);
 	assert_non_null(mkdtemp(state_dir));
 	assert_int_equal(vtpm_ctx_new(&f->ctx), 0);
 	vtpm_ctx_set_log_priority(f->ctx, LOG_CRIT);
-	assert_int_equal(vtpm_backend_new_libtpms(f->ctx, VTPM_VERSION_2, state_dir, 0, &f->backend), 0);
+	if (with_key) {
+		struct vtpm_libtpms_options o = {
+			.size = sizeof(o), .version = VTPM_VERSION_2, .state_dir = state_dir,
+		};
+
+		assert_int_equal(vtpm_state_key_new(f->ctx, fx_key, sizeof(fx_key), &key), 0);
+		o.key = key;
+		assert_int_equal(vtpm_backend_new_libtpms_opts(f->ctx, &o, &f->backend), 0);
+		vtpm_state_key_unref(key);
+	} else {
+		assert_int_equal(vtpm_backend_new_libtpms(f->ctx, VTPM_VERSION_2, state_dir, 0, &f->backend), 0);
+	}
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, f->data), 0);
 	assert_int_equal(vtpm_relay_new_fd(f->ctx, f->data[0], f->backend, &f->relay), 0);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
@@ -72,6 +92,16 @@ static int setup(void **state)
 	f->cfd = sv[1];
 	*state = f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_backend(state, false);
+}
+
+static int setup_with_key(void **state)
+{
+	return setup_backend(state, true);
 }
 
 static int teardown(void **state)
@@ -286,7 +316,8 @@ static void test_stateblob_round_trip(void **state)
 	static uint8_t perm[1 << 20], vol[1 << 20], setreq[PTM_SETSTATE_REQ_HEADER_SIZE + 65536];
 	uint8_t resp[VTPM_BUFFER_SIZE];
 	size_t perm_len, vol_len, n;
-	const uint8_t *data, *inner;
+	const uint8_t *data;
+	uint8_t *inner;
 	size_t inner_len;
 	struct fx *f = *state;
 	struct cmdbuf c;
@@ -303,8 +334,9 @@ static void test_stateblob_round_trip(void **state)
 	vol_len = get_blob(f, PTM_BLOB_TYPE_VOLATILE, vol, sizeof(vol));
 	/* swtpm's wrapping: header version 2, migration data inside. */
 	assert_int_equal(perm[PTM_GETSTATE_RESP_HEADER_SIZE], SWTPM_BLOB_VERSION);
-	assert_int_equal(vtpm_ctrl_blob_decode(perm + 16, perm_len, &inner, &inner_len), 0);
+	assert_int_equal(vtpm_ctrl_blob_decode(NULL, false, perm + 16, perm_len, &inner, &inner_len), 0);
 	assert_true(inner_len > 1000);
+	free(inner);
 	/* A chunk from an offset is the tail. */
 	{
 		uint8_t req[PTM_GETSTATE_REQ_SIZE] = { 0 };
@@ -1080,12 +1112,85 @@ static void test_client_bounds_info_length(void **state)
 	close(srv.listen_fd);
 }
 
+/* A backend with a state key: swtpm's GET_CONFIG bit and encrypted blobs. */
+static void test_stateblob_encrypted(void **state)
+{
+	static uint8_t enc[1 << 20], plain[1 << 20], setreq[PTM_SETSTATE_REQ_HEADER_SIZE + 65536];
+	uint8_t resp[64], req[PTM_GETSTATE_REQ_SIZE] = { 0 }, other_bytes[32] = { 1 };
+	struct vtpm_state_key *key, *other;
+	uint8_t *a, *b, *rewrapped;
+	size_t enc_len, plain_len, a_len, b_len, rewrapped_len, n;
+	struct fx *f = *state;
+	struct cmdbuf c;
+
+	assert_int_equal(vtpm_state_key_new(f->ctx, fx_key, sizeof(fx_key), &key), 0);
+	assert_int_equal(vtpm_state_key_new(f->ctx, other_bytes, sizeof(other_bytes), &other), 0);
+	assert_int_equal(ctrl_req(f, PTM_CMD_GET_CONFIG, NULL, 0, resp, sizeof(resp)), 8);
+	assert_int_equal(get_be32(resp + 4), PTM_CONFIG_FLAG_FILE_KEY);
+
+	assert_int_equal(ctrl_simple(f, PTM_CMD_INIT, (uint8_t[4]){ 0 }, 4), 0);
+	tpm2_startup(&c, TPM2_SU_CLEAR);
+	assert_int_equal(write(f->data[1], c.b, c.len), (ssize_t)c.len);
+	assert_int_equal(vtpm_relay_dispatch(f->relay), 1);
+	assert_true(read_resp(f->data[1], resp, sizeof(resp)) >= TPM_HEADER_SIZE);
+
+	/* Without PTM_STATE_FLAG_DECRYPTED: encrypted with the state key, and said so. */
+	put_be32(req + 4, PTM_BLOB_TYPE_PERMANENT);
+	n = ctrl_req(f, PTM_CMD_GET_STATEBLOB, req, sizeof(req), enc, sizeof(enc));
+	assert_true(n > PTM_GETSTATE_RESP_HEADER_SIZE);
+	assert_int_equal(get_be32(enc), 0);
+	assert_int_equal(get_be32(enc + 4), PTM_STATE_FLAG_ENCRYPTED);
+	enc_len = n - PTM_GETSTATE_RESP_HEADER_SIZE;
+	assert_int_equal(get_be16(enc + 16 + 4), SWTPM_BLOB_FLAG_MIGRATION_DATA |
+			 SWTPM_BLOB_FLAG_ENCRYPTED | SWTPM_BLOB_FLAG_ENCRYPTED_256BIT_KEY);
+	/* With it: in clear, as before. */
+	put_be32(req, PTM_STATE_FLAG_DECRYPTED);
+	n = ctrl_req(f, PTM_CMD_GET_STATEBLOB, req, sizeof(req), plain, sizeof(plain));
+	assert_int_equal(get_be32(plain + 4), 0);
+	plain_len = n - PTM_GETSTATE_RESP_HEADER_SIZE;
+
+	assert_int_equal(vtpm_ctrl_blob_decode(NULL, true, enc + 16, enc_len, &a, &a_len), -ENOKEY);
+	assert_int_equal(vtpm_ctrl_blob_decode(other, true, enc + 16, enc_len, &a, &a_len), -EKEYREJECTED);
+	assert_int_equal(vtpm_ctrl_blob_decode(key, true, enc + 16, enc_len, &a, &a_len), 0);
+	assert_int_equal(vtpm_ctrl_blob_decode(NULL, false, plain + 16, plain_len, &b, &b_len), 0);
+	assert_int_equal(a_len, b_len);
+	assert_memory_equal(a, b, a_len);
+
+	/* SET_STATEBLOB takes the encrypted blob back, and refuses one under another key. */
+	assert_int_equal(ctrl_simple(f, PTM_CMD_STOP, NULL, 0), 0);
+	assert_true(enc_len <= 65536);
+	put_be32(setreq, PTM_STATE_FLAG_ENCRYPTED);
+	put_be32(setreq + 4, PTM_BLOB_TYPE_PERMANENT);
+	put_be32(setreq + 8, (uint32_t)enc_len);
+	memcpy(setreq + 12, enc + 16, enc_len);
+	assert_int_equal(ctrl_simple(f, PTM_CMD_SET_STATEBLOB, setreq, 12 + enc_len), 0);
+	assert_int_equal(vtpm_ctrl_blob_encode(other, a, a_len, &rewrapped, &rewrapped_len), 0);
+	assert_true(rewrapped_len <= 65536);
+	put_be32(setreq + 8, (uint32_t)rewrapped_len);
+	memcpy(setreq + 12, rewrapped, rewrapped_len);
+	assert_int_equal(ctrl_simple(f, PTM_CMD_SET_STATEBLOB, setreq, 12 + rewrapped_len),
+			 PTM_RES_BAD_PARAMETER);
+	/* A plain blob is taken too, as swtpm lets state be upgraded to encryption. */
+	put_be32(setreq, 0);
+	put_be32(setreq + 8, (uint32_t)plain_len);
+	memcpy(setreq + 12, plain + 16, plain_len);
+	assert_int_equal(ctrl_simple(f, PTM_CMD_SET_STATEBLOB, setreq, 12 + plain_len), 0);
+	assert_int_equal(ctrl_simple(f, PTM_CMD_INIT, (uint8_t[4]){ 0 }, 4), 0);
+
+	free(a);
+	free(b);
+	free(rewrapped);
+	vtpm_state_key_unref(key);
+	vtpm_state_key_unref(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_capability_and_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_command, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stateblob_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stateblob_encrypted, setup_with_key, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_and_unsupported, setup, teardown),
 		cmocka_unit_test(test_request_sizes),
 		cmocka_unit_test_setup_teardown(test_qemu_sizes, setup, teardown),

@@ -28,11 +28,16 @@
  *                         through the backend's optional operations
  *   CANCEL_TPM_CMD        success: commands run synchronously, so none is
  *                         ever in flight when the request is read
- *   GET_STATEBLOB         also while stopped, if the backend can
+ *   GET_STATEBLOB         also while stopped, if the backend can; encrypted
+ *                         with the backend's state key (PTM_STATE_FLAG_ENCRYPTED
+ *                         in the answer) unless PTM_STATE_FLAG_DECRYPTED is
+ *                         asked for, as swtpm does
  *   SET_STATEBLOB         only while stopped; an empty blob is accepted and
  *                         changes nothing (swtpm_ioctl --save of an absent
- *                         blob writes an empty file)
- *   GET_CONFIG            no keys: state is never encrypted
+ *                         blob writes an empty file); an encrypted blob needs
+ *                         the backend's state key, a plain one is taken too
+ *   GET_CONFIG            PTM_CONFIG_FLAG_FILE_KEY when the backend has a
+ *                         state key; never a migration key
  *   SET_BUFFERSIZE        0 asks; otherwise (TPM stopped) sets the largest
  *                         command, clamped to minsize..VTPM_BUFFER_SIZE
  *                         (minsize: 2808 for TPM 2, 3072 for TPM 1.2, as
