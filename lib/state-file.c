@@ -17,16 +17,21 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/crypto.h>
+
 #include "state-dir.h"
+#include "swtpm-blob.h"
 #include "vtpm-internal.h"
 #include "wire.h"
 
 #define STATE_MAGIC "VTPMSTAT"
 #define STATE_MAGIC_SIZE 8
-#define STATE_HEADER_SIZE 24 /* magic, format, family, count, reserved */
+#define STATE_HEADER_SIZE 24 /* magic, format, family, count, flags */
 #define STATE_ENTRY_SIZE 8   /* type, length */
 #define STATE_CRC_SIZE 4
 #define STATE_TYPES 3	     /* permanent, volatile, savestate */
+/* Header flag: each blob is a swtpm blob file encrypted with a state key. */
+#define STATE_FLAG_ENCRYPTED 1u
 
 struct vtpm_state {
 	int refcount;
@@ -140,43 +145,80 @@ VTPM_EXPORT int vtpm_state_get_blob(const struct vtpm_state *state, enum vtpm_st
 
 /* ------------------------------------------------------------ the file */
 
-static int encode(const struct vtpm_state *state, uint8_t **out, size_t *out_len)
+/* The blobs as stored: the TPM's bytes, or swtpm's encrypted blob files. */
+static int seal_blobs(const struct vtpm_state *state, const struct vtpm_state_key *key,
+		      uint8_t *out[STATE_TYPES + 1], size_t out_len[STATE_TYPES + 1])
 {
-	size_t count = 0, total = STATE_HEADER_SIZE + STATE_CRC_SIZE;
-	uint8_t *buf, *table, *data;
-
 	for (int t = 1; t <= STATE_TYPES; t++) {
+		int r;
+
 		if (!state->blob[t])
 			continue;
+		if (!key) {
+			out[t] = state->blob[t];
+			out_len[t] = state->len[t];
+			continue;
+		}
+		r = vtpm_swtpm_file_encode(key, state->blob[t], state->len[t], &out[t], &out_len[t]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int encode(const struct vtpm_state *state, const struct vtpm_state_key *key,
+		  uint8_t **out, size_t *out_len)
+{
+	uint8_t *stored[STATE_TYPES + 1] = { NULL };
+	size_t stored_len[STATE_TYPES + 1] = { 0 };
+	size_t count = 0, total = STATE_HEADER_SIZE + STATE_CRC_SIZE;
+	uint8_t *buf = NULL, *table, *data;
+	int r;
+
+	r = seal_blobs(state, key, stored, stored_len);
+	if (r < 0)
+		goto out;
+	for (int t = 1; t <= STATE_TYPES; t++) {
+		if (!stored[t])
+			continue;
 		count++;
-		total += STATE_ENTRY_SIZE + state->len[t];
+		total += STATE_ENTRY_SIZE + stored_len[t];
 	}
 	buf = malloc(total);
-	if (!buf)
-		return -ENOMEM;
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
 	memcpy(buf, STATE_MAGIC, STATE_MAGIC_SIZE);
 	put_be32(buf + 8, VTPM_STATE_FORMAT_VERSION);
 	put_be32(buf + 12, (uint32_t)state->version);
 	put_be32(buf + 16, (uint32_t)count);
-	put_be32(buf + 20, 0);
+	put_be32(buf + 20, key ? STATE_FLAG_ENCRYPTED : 0);
 	table = buf + STATE_HEADER_SIZE;
 	data = table + count * STATE_ENTRY_SIZE;
 	for (int t = 1; t <= STATE_TYPES; t++) {
-		if (!state->blob[t])
+		if (!stored[t])
 			continue;
 		put_be32(table, (uint32_t)t);
-		put_be32(table + 4, (uint32_t)state->len[t]);
+		put_be32(table + 4, (uint32_t)stored_len[t]);
 		table += STATE_ENTRY_SIZE;
-		memcpy(data, state->blob[t], state->len[t]);
-		data += state->len[t];
+		memcpy(data, stored[t], stored_len[t]);
+		data += stored_len[t];
 	}
 	put_be32(data, crc32c(buf, total - STATE_CRC_SIZE));
 	*out = buf;
 	*out_len = total;
-	return 0;
+out:
+	for (int t = 1; key && t <= STATE_TYPES; t++) {
+		if (stored[t])
+			OPENSSL_cleanse(stored[t], stored_len[t]);
+		free(stored[t]);
+	}
+	return r;
 }
 
-VTPM_EXPORT int vtpm_state_write_file(const struct vtpm_state *state, const char *path)
+VTPM_EXPORT int vtpm_state_write_file_with_key(const struct vtpm_state *state, const char *path,
+					       const struct vtpm_state_key *key)
 {
 	_cleanup_free_ uint8_t *buf = NULL;
 	size_t len = 0;
@@ -188,22 +230,27 @@ VTPM_EXPORT int vtpm_state_write_file(const struct vtpm_state *state, const char
 		err(state->ctx, "a state without its permanent blob cannot be written");
 		return -EINVAL;
 	}
-	r = encode(state, &buf, &len);
+	r = encode(state, key, &buf, &len);
 	if (r < 0)
 		return r;
 	r = vtpm_write_file_atomic_path(path, buf, len, 0600);
-	explicit_bzero(buf, len);
+	OPENSSL_cleanse(buf, len);
 	if (r < 0)
 		err(state->ctx, "cannot write state file %s: %s", path, strerror(-r));
 	return r;
 }
 
+VTPM_EXPORT int vtpm_state_write_file(const struct vtpm_state *state, const char *path)
+{
+	return vtpm_state_write_file_with_key(state, path, NULL);
+}
+
 /* Check and decode a whole file into @state; logs why it refuses. */
-static int decode(struct vtpm_ctx *ctx, const char *path, const uint8_t *buf, size_t len,
-		  struct vtpm_state **out)
+static int decode(struct vtpm_ctx *ctx, const char *path, const struct vtpm_state_key *key,
+		  const uint8_t *buf, size_t len, struct vtpm_state **out)
 {
 	struct vtpm_state *state = NULL;
-	uint32_t format, family, count, seen = 0;
+	uint32_t format, family, count, flags, seen = 0;
 	const uint8_t *table, *data, *end;
 	int r;
 
@@ -227,11 +274,17 @@ static int decode(struct vtpm_ctx *ctx, const char *path, const uint8_t *buf, si
 	}
 	family = get_be32(buf + 12);
 	count = get_be32(buf + 16);
+	flags = get_be32(buf + 20);
 	if ((family != VTPM_VERSION_1_2 && family != VTPM_VERSION_2) || count == 0 ||
-	    count > STATE_TYPES || get_be32(buf + 20) != 0 ||
+	    count > STATE_TYPES || (flags & ~STATE_FLAG_ENCRYPTED) ||
 	    (len - STATE_HEADER_SIZE - STATE_CRC_SIZE) / STATE_ENTRY_SIZE < count) {
 		err(ctx, "%s has an inconsistent header", path);
 		return -EBADMSG;
+	}
+
+	if ((flags & STATE_FLAG_ENCRYPTED) && !key) {
+		err(ctx, "%s is encrypted: it needs its key", path);
+		return -ENOKEY;
 	}
 
 	r = vtpm_state_new(ctx, (enum vtpm_version)family, &state);
@@ -250,7 +303,23 @@ static int decode(struct vtpm_ctx *ctx, const char *path, const uint8_t *buf, si
 			goto fail;
 		}
 		seen |= 1u << type;
-		r = vtpm_state_set_blob(state, (enum vtpm_state_type)type, data, blob_len);
+		if (flags & STATE_FLAG_ENCRYPTED) {
+			uint8_t *plain = NULL;
+			size_t plain_len = 0;
+
+			r = vtpm_swtpm_file_decode(key, data, blob_len, &plain, &plain_len);
+			if (r == 0 && plain_len == 0)
+				r = -EBADMSG;
+			if (r == 0)
+				r = vtpm_state_set_blob(state, (enum vtpm_state_type)type, plain, plain_len);
+			if (plain)
+				OPENSSL_cleanse(plain, plain_len);
+			free(plain);
+			if (r == -EKEYREJECTED || r == -EBADMSG)
+				err(ctx, "%s: the key does not open it (a wrong key, or damage)", path);
+		} else {
+			r = vtpm_state_set_blob(state, (enum vtpm_state_type)type, data, blob_len);
+		}
 		if (r < 0)
 			goto fail;
 		data += blob_len;
@@ -269,7 +338,8 @@ fail:
 	return r;
 }
 
-VTPM_EXPORT int vtpm_state_read_file(struct vtpm_ctx *ctx, const char *path, struct vtpm_state **out)
+VTPM_EXPORT int vtpm_state_read_file_with_key(struct vtpm_ctx *ctx, const char *path,
+					      const struct vtpm_state_key *key, struct vtpm_state **out)
 {
 	_cleanup_free_ uint8_t *buf = NULL;
 	size_t len = 0;
@@ -283,9 +353,14 @@ VTPM_EXPORT int vtpm_state_read_file(struct vtpm_ctx *ctx, const char *path, str
 		    r == -EBADMSG ? "not a regular file" : strerror(-r));
 		return r;
 	}
-	r = decode(ctx, path, buf, len, out);
-	explicit_bzero(buf, len);
+	r = decode(ctx, path, key, buf, len, out);
+	OPENSSL_cleanse(buf, len);
 	return r;
+}
+
+VTPM_EXPORT int vtpm_state_read_file(struct vtpm_ctx *ctx, const char *path, struct vtpm_state **out)
+{
+	return vtpm_state_read_file_with_key(ctx, path, NULL, out);
 }
 
 /* ------------------------------------------------------------ transfers */

@@ -239,6 +239,59 @@ static void test_wrong_version_and_tables(void **state)
 	assert_int_equal(vtpm_state_read_file(ctx, "/dev/null", &(struct vtpm_state *){ NULL }), -EBADMSG);
 }
 
+/* Blobs encrypted with a state key: the key opens them, nothing else does. */
+static void test_encrypted(void **state)
+{
+	uint8_t bytes[32], buf[4096];
+	struct vtpm_state_key *key, *other;
+	struct vtpm_state *s, *back = NULL;
+	const uint8_t *data;
+	size_t len, n;
+
+	memset(bytes, 0x11, sizeof(bytes));
+	assert_int_equal(vtpm_state_key_new(ctx, bytes, 16, &key), 0);
+	memset(bytes, 0x22, sizeof(bytes));
+	assert_int_equal(vtpm_state_key_new(ctx, bytes, 16, &other), 0);
+	assert_int_equal(vtpm_state_new(ctx, VTPM_VERSION_2, &s), 0);
+	assert_int_equal(vtpm_state_set_blob(s, VTPM_STATE_PERMANENT, perm, sizeof(perm)), 0);
+	assert_int_equal(vtpm_state_set_blob(s, VTPM_STATE_VOLATILE, vol, sizeof(vol)), 0);
+	assert_int_equal(vtpm_state_write_file_with_key(s, path, key), 0);
+	vtpm_state_unref(s);
+
+	n = read_raw(buf, sizeof(buf));
+	assert_int_equal(get_be32(buf + 20), 1);
+	assert_null(memmem(buf, n, perm, sizeof(perm) - 1));
+	assert_int_equal(try_read(), -ENOKEY);
+	assert_int_equal(vtpm_state_read_file_with_key(ctx, path, other, &back), -EKEYREJECTED);
+	assert_null(back);
+	assert_int_equal(vtpm_state_read_file_with_key(ctx, path, key, &back), 0);
+	assert_int_equal(vtpm_state_get_blob(back, VTPM_STATE_PERMANENT, &data, &len), 0);
+	assert_int_equal(len, sizeof(perm));
+	assert_memory_equal(data, perm, len);
+	assert_int_equal(vtpm_state_get_blob(back, VTPM_STATE_VOLATILE, &data, &len), 0);
+	assert_memory_equal(data, vol, sizeof(vol));
+	back = vtpm_state_unref(back);
+
+	/* Tampering that keeps the checksum right: the HMAC notices. */
+	buf[24 + 2 * 8 + 40] ^= 1;
+	put_be32(buf + n - 4, crc32c_ref(buf, n - 4));
+	write_raw(buf, n);
+	assert_int_equal(vtpm_state_read_file_with_key(ctx, path, key, &back), -EKEYREJECTED);
+	/* An unknown flag: refused. */
+	buf[24 + 2 * 8 + 40] ^= 1;
+	put_be32(buf + 20, 3);
+	put_be32(buf + n - 4, crc32c_ref(buf, n - 4));
+	write_raw(buf, n);
+	assert_int_equal(vtpm_state_read_file_with_key(ctx, path, key, &back), -EBADMSG);
+
+	/* A plain file reads with a key given too. */
+	make_file(buf, sizeof(buf));
+	assert_int_equal(vtpm_state_read_file_with_key(ctx, path, key, &back), 0);
+	vtpm_state_unref(back);
+	vtpm_state_key_unref(key);
+	vtpm_state_key_unref(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +299,7 @@ int main(void)
 		cmocka_unit_test(test_every_truncation),
 		cmocka_unit_test(test_every_bit_flip),
 		cmocka_unit_test(test_wrong_version_and_tables),
+		cmocka_unit_test(test_encrypted),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

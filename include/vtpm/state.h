@@ -9,13 +9,17 @@
  *	 8  4  format version, 1
  *	12  4  TPM family: 1 (TPM 1.2) or 2 (TPM 2)
  *	16  4  number of blobs N, 1..3
- *	20  4  reserved, 0
+ *	20  4  flags: 0, or 1 when the blobs are encrypted (readers that
+ *	       know no flags refuse the file)
  *	24 8N  per blob: type (enum vtpm_state_type), length (> 0)
  *	   ..  the blobs' bytes, in table order
  *	end 4  CRC-32C (Castagnoli) of everything before it
  * The blobs are the TPM's own bytes, as vtpm_backend_get_state() gives
- * them.  The checksum detects damage, not tampering: protect the file like
- * the TPM's secrets it holds (it is written with mode 0600).
+ * them; encrypted (flag 1), each is a state file of swtpm's format
+ * encrypted with a struct vtpm_state_key, as "swtpm --key" writes
+ * "tpm2-00.permall".  The checksum detects damage, not tampering: protect
+ * a plain file like the TPM's secrets it holds (it is written with mode
+ * 0600); the HMAC of an encrypted one detects tampering too.
  */
 #ifndef VTPM_STATE_H
 #define VTPM_STATE_H
@@ -126,6 +130,14 @@ int vtpm_state_get_blob(const struct vtpm_state *state, enum vtpm_state_type typ
 int vtpm_state_write_file(const struct vtpm_state *state, const char *path);
 
 /**
+ * vtpm_state_write_file_with_key - vtpm_state_write_file(), the blobs
+ * encrypted with @key (plain when @key is NULL)
+ * Returns: as vtpm_state_write_file(), and -EIO if libcrypto fails.
+ */
+int vtpm_state_write_file_with_key(const struct vtpm_state *state, const char *path,
+				   const struct vtpm_state_key *key);
+
+/**
  * vtpm_state_read_file - read and check a state file
  * @state: on success, a new state with a reference count of one
  * Returns: 0; -EBADMSG for a file that is not a state file, or is truncated
@@ -135,6 +147,18 @@ int vtpm_state_write_file(const struct vtpm_state *state, const char *path);
  * Each failure is also logged with the reason.
  */
 int vtpm_state_read_file(struct vtpm_ctx *ctx, const char *path, struct vtpm_state **state);
+
+/**
+ * vtpm_state_read_file_with_key - vtpm_state_read_file() for a file that
+ * may be encrypted: an encrypted one is opened with @key, a plain one is
+ * read as it is
+ * Returns: as vtpm_state_read_file(), and -ENOKEY for an encrypted file
+ * when @key is NULL (vtpm_state_read_file() says the same);
+ * -EKEYREJECTED if @key does not open it (a wrong key, the other key size,
+ * or tampering).
+ */
+int vtpm_state_read_file_with_key(struct vtpm_ctx *ctx, const char *path,
+				  const struct vtpm_state_key *key, struct vtpm_state **state);
 
 /**
  * vtpm_state_from_backend - export a backend's state: the permanent blob

@@ -4,6 +4,8 @@
  * format of "vtpmctl state --save/--load"), fed through a temporary file
  * by its path, as a user hands it to the CLI (the reader refuses symlinks,
  * so a memfd's /proc/self/fd path would not do).
+ * Each input is read with a fixed state key as well (vtpm_state_read_file_
+ * with_key(); the corpus holds a file encrypted with it).
  * Invariants: an accepted file round-trips: written again and re-read it
  * yields the same blobs.
  */
@@ -20,6 +22,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct vtpm_ctx *ctx;
+static struct vtpm_state_key *key; /* bytes 0x00..0x0f */
 static int in_fd;
 /* tmpfs: the writer fsyncs every file, which a disk makes slow. */
 static char in_path[] = "/dev/shm/fuzz-state-in-XXXXXX";
@@ -42,6 +45,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (vtpm_ctx_new(&ctx) < 0)
 		die("ctx");
 	vtpm_ctx_set_log_priority(ctx, LOG_EMERG);
+	if (vtpm_state_key_new(ctx, (const uint8_t[16]){ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 },
+			       16, &key) < 0)
+		die("key");
 	in_fd = mkstemp(in_path);
 	if (in_fd < 0)
 		die("mkstemp");
@@ -67,20 +73,26 @@ static void same_blobs(const struct vtpm_state *a, const struct vtpm_state *b)
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void round_trip(const struct vtpm_state_key *k)
 {
 	struct vtpm_state *state, *again;
 
-	if (ftruncate(in_fd, 0) < 0 || pwrite(in_fd, data, size, 0) != (ssize_t)size)
-		die("input write");
-	if (vtpm_state_read_file(ctx, in_path, &state) < 0)
-		return 0;
-	if (vtpm_state_write_file(state, out_path) < 0)
+	if (vtpm_state_read_file_with_key(ctx, in_path, k, &state) < 0)
+		return;
+	if (vtpm_state_write_file_with_key(state, out_path, k) < 0)
 		die("cannot write back an accepted state");
-	if (vtpm_state_read_file(ctx, out_path, &again) < 0)
+	if (vtpm_state_read_file_with_key(ctx, out_path, k, &again) < 0)
 		die("cannot re-read a state just written");
 	same_blobs(state, again);
 	vtpm_state_unref(again);
 	vtpm_state_unref(state);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (ftruncate(in_fd, 0) < 0 || pwrite(in_fd, data, size, 0) != (ssize_t)size)
+		die("input write");
+	round_trip(NULL);
+	round_trip(key);
 	return 0;
 }
