@@ -23,12 +23,29 @@ static void state_usage(FILE *f)
 		"Options:\n"
 		"  --state-dir DIR  a state directory (swtpm's layout) instead of SOCKET\n"
 		"  --tpm12          the TPM is a TPM 1.2 (with --state-dir; default TPM 2)\n"
+		"  --key OPTIONS    the FILE is (to be) encrypted with this key, and so is the\n"
+		"                   state in --state-dir: swtpm's --key options, see vtpmctl(1)\n"
 		"  --timeout SEC    wait at most SEC seconds per control command (default 10)\n"
 		"  -h, --help       show this help\n");
 }
 
+/* A libtpms backend on @dir, its state checked with @key (NULL: plain). */
+static int open_dir(struct vtpm_ctx *ctx, const char *dir, enum vtpm_version version,
+		    struct vtpm_state_key *key, struct vtpm_backend **backend)
+{
+	const struct vtpm_libtpms_options o = {
+		.size = sizeof(o), .version = version, .state_dir = dir, .key = key,
+	};
+	int r = vtpm_backend_new_libtpms_opts(ctx, &o, backend);
+
+	if (r < 0)
+		explain_state_error(r, dir);
+	return r;
+}
+
 static int export_state(struct vtpm_ctx *ctx, const char *sock, const char *dir,
-			enum vtpm_version version, int timeout_ms, const char *file)
+			enum vtpm_version version, int timeout_ms, struct vtpm_state_key *key,
+			const char *file)
 {
 	struct vtpm_ctrl_client *client = NULL;
 	struct vtpm_backend *backend = NULL;
@@ -36,9 +53,10 @@ static int export_state(struct vtpm_ctx *ctx, const char *sock, const char *dir,
 	int r;
 
 	if (dir) {
-		r = vtpm_backend_new_libtpms(ctx, version, dir, 0, &backend);
-		if (r == 0)
-			r = vtpm_state_from_backend(backend, &state);
+		r = open_dir(ctx, dir, version, key, &backend);
+		if (r < 0)
+			return r;
+		r = vtpm_state_from_backend(backend, &state);
 	} else {
 		r = vtpm_ctrl_client_new(ctx, sock, timeout_ms, &client);
 		if (r < 0) {
@@ -48,7 +66,7 @@ static int export_state(struct vtpm_ctx *ctx, const char *sock, const char *dir,
 		r = vtpm_state_from_ctrl(ctx, client, 0, &state);
 	}
 	if (r == 0)
-		r = vtpm_state_write_file(state, file);
+		r = vtpm_state_write_file_with_key(state, file, key);
 	if (r < 0)
 		log_error("exporting the state from %s failed: %s", dir ? dir : sock, strerror(-r));
 	vtpm_state_unref(state);
@@ -58,26 +76,34 @@ static int export_state(struct vtpm_ctx *ctx, const char *sock, const char *dir,
 }
 
 static int import_state(struct vtpm_ctx *ctx, const char *sock, const char *dir,
-			enum vtpm_version version, int timeout_ms, const char *file)
+			enum vtpm_version version, int timeout_ms, struct vtpm_state_key *key,
+			const char *file)
 {
 	struct vtpm_ctrl_client *client = NULL;
 	struct vtpm_backend *backend = NULL;
 	struct vtpm_state *state = NULL;
 	int r;
 
-	r = vtpm_state_read_file(ctx, file, &state);
+	r = vtpm_state_read_file_with_key(ctx, file, key, &state);
 	if (r < 0) {
 		log_error("cannot import %s: %s", file,
 			  r == -EBADMSG ? "not a state file, or damaged or truncated" :
-			  r == -EPROTONOSUPPORT ? "written in a newer format" : strerror(-r));
+			  r == -EPROTONOSUPPORT ? "written in a newer format" :
+			  r == -ENOKEY ? "it is encrypted: give its key with --key" :
+			  r == -EKEYREJECTED ? "the key does not open it (a wrong key, or tampering)" :
+			  strerror(-r));
 		return r;
 	}
 	if (dir) {
 		if (vtpm_state_get_version(state) != version)
 			version = vtpm_state_get_version(state);
-		r = vtpm_backend_new_libtpms(ctx, version, dir, 0, &backend);
-		if (r == 0)
-			r = vtpm_state_to_backend(state, backend);
+		/* The directory's state must open with the key before it is replaced. */
+		r = open_dir(ctx, dir, version, key, &backend);
+		if (r < 0) {
+			vtpm_state_unref(state);
+			return r;
+		}
+		r = vtpm_state_to_backend(state, backend);
 	} else {
 		r = vtpm_ctrl_client_new(ctx, sock, timeout_ms, &client);
 		if (r < 0) {
@@ -97,9 +123,10 @@ static int import_state(struct vtpm_ctx *ctx, const char *sock, const char *dir,
 
 int cmd_state(int argc, char *argv[])
 {
-	enum { OPT_STATE_DIR = 256, OPT_TPM12, OPT_TIMEOUT };
+	enum { OPT_STATE_DIR = 256, OPT_TPM12, OPT_TIMEOUT, OPT_KEY };
 	static const struct option options[] = {
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "key", required_argument, NULL, OPT_KEY },
 		{ "tpm12", no_argument, NULL, OPT_TPM12 },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
@@ -107,7 +134,8 @@ int cmd_state(int argc, char *argv[])
 	};
 	enum vtpm_version version = VTPM_VERSION_2;
 	unsigned long timeout_s = 10;
-	const char *dir = NULL, *sock = NULL, *file, *action;
+	const char *dir = NULL, *sock = NULL, *file, *action, *key_opts = NULL;
+	struct vtpm_state_key *key = NULL;
 	struct vtpm_ctx *ctx = NULL;
 	int c, r, want;
 
@@ -130,6 +158,9 @@ int cmd_state(int argc, char *argv[])
 			break;
 		case OPT_TPM12:
 			version = VTPM_VERSION_1_2;
+			break;
+		case OPT_KEY:
+			key_opts = optarg;
 			break;
 		case OPT_TIMEOUT:
 			if (!parse_uint(optarg, 1, 3600, &timeout_s)) {
@@ -161,10 +192,16 @@ int cmd_state(int argc, char *argv[])
 		return EXIT_FAIL;
 	}
 	quiet_library(ctx, false);
+	c = load_state_key(ctx, key_opts, &key);
+	if (c != EXIT_OK) {
+		vtpm_ctx_unref(ctx);
+		return c;
+	}
 	if (strcmp(action, "export") == 0)
-		r = export_state(ctx, sock, dir, version, (int)timeout_s * 1000, file);
+		r = export_state(ctx, sock, dir, version, (int)timeout_s * 1000, key, file);
 	else
-		r = import_state(ctx, sock, dir, version, (int)timeout_s * 1000, file);
+		r = import_state(ctx, sock, dir, version, (int)timeout_s * 1000, key, file);
+	vtpm_state_key_unref(key);
 	vtpm_ctx_unref(ctx);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
