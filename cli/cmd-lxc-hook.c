@@ -40,17 +40,19 @@ static void lxc_hook_usage(FILE *f)
 		"  --run-dir DIR       where server pids are kept (default " DEFAULT_LXC_RUN_DIR ")\n"
 		"  --state-base DIR    TPM state in DIR/<name> (default " DEFAULT_LXC_STATE_BASE ")\n"
 		"  --path P, --pathrm P, --uid U, --gid G, --mode M  as for 'vtpmctl create'\n"
+		"  --key OPTIONS       encrypt the state at rest, as 'vtpmctl create --key'\n"
 		"  -v, --verbose       log what the library does\n"
 		"  -h, --help          show this help\n");
 }
 
 int cmd_lxc_hook(int argc, char *argv[])
 {
-	enum { OPT_RUN_DIR = 256, OPT_STATE_BASE, OPT_TPM12 };
+	enum { OPT_RUN_DIR = 256, OPT_STATE_BASE, OPT_TPM12, OPT_KEY };
 	static const struct option options[] = {
 		{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
 		{ "state-base", required_argument, NULL, OPT_STATE_BASE },
 		{ "tpm12", no_argument, NULL, OPT_TPM12 },
+		{ "key", required_argument, NULL, OPT_KEY },
 		CONTAINER_LONG_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -80,6 +82,13 @@ int cmd_lxc_hook(int argc, char *argv[])
 			break;
 		case OPT_TPM12:
 			version = "1.2";
+			break;
+		case OPT_KEY:
+			/* Handed on to create, which reads the key (before any device). */
+			if (n_extra + 2 > (int)(sizeof(extra) / sizeof(extra[0])))
+				return EXIT_USAGE;
+			extra[n_extra++] = (char *)"--key";
+			extra[n_extra++] = optarg;
 			break;
 		case CONTAINER_OPT_PATH:
 		case CONTAINER_OPT_PATHRM:

@@ -54,6 +54,7 @@ static void hook_usage(FILE *f)
 		"  --run-dir DIR       where server pids are kept (default " DEFAULT_OCI_RUN_DIR ")\n"
 		"  --state-base DIR    TPM state in DIR/<container id> (default\n"
 		"                      " DEFAULT_OCI_STATE_BASE ")\n"
+		"  --key OPTIONS       encrypt the state at rest, as 'vtpmctl create --key'\n"
 		"  -v, --verbose       log what the library does\n"
 		"  -h, --help          show this help\n\n"
 		"Annotations: " ANNOTATION_VERSION " (2 or 1.2), " ANNOTATION_PATH ",\n"
@@ -106,11 +107,12 @@ static void add_annotation_arg(const struct vtpm_oci_state *st, const char *key,
 	}
 }
 
-static int hook_create(struct vtpm_oci_state *st, const struct hook_dirs *dirs, bool verbose)
+static int hook_create(struct vtpm_oci_state *st, const struct hook_dirs *dirs, const char *key,
+		       bool verbose)
 {
 	_cleanup_free_ char *rootfs = NULL;
 	const char *version = vtpm_oci_state_get_annotation(st, ANNOTATION_VERSION);
-	char *extra[12];
+	char *extra[14];
 	struct vtpm_ctx *ctx;
 	int n = 0, r;
 
@@ -134,6 +136,11 @@ static int hook_create(struct vtpm_oci_state *st, const struct hook_dirs *dirs, 
 	add_annotation_arg(st, ANNOTATION_UID, "--uid", extra, &n);
 	add_annotation_arg(st, ANNOTATION_GID, "--gid", extra, &n);
 	add_annotation_arg(st, ANNOTATION_MODE, "--mode", extra, &n);
+	/* From the hook's configuration, never from the container's annotations. */
+	if (key) {
+		extra[n++] = (char *)"--key";
+		extra[n++] = (char *)key;
+	}
 	/* The runtime has not pivoted yet: the rootfs is a path in its namespace. */
 	return hook_start_server(dirs, vtpm_oci_state_get_id(st), vtpm_oci_state_get_pid(st),
 				 rootfs, version, extra, n, verbose);
@@ -141,17 +148,18 @@ static int hook_create(struct vtpm_oci_state *st, const struct hook_dirs *dirs, 
 
 int cmd_oci_hook(int argc, char *argv[])
 {
-	enum { OPT_RUN_DIR = 256, OPT_STATE_BASE };
+	enum { OPT_RUN_DIR = 256, OPT_STATE_BASE, OPT_KEY };
 	static const struct option options[] = {
 		{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
 		{ "state-base", required_argument, NULL, OPT_STATE_BASE },
+		{ "key", required_argument, NULL, OPT_KEY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	struct hook_dirs dirs = { .run_dir = DEFAULT_OCI_RUN_DIR, .state_base = DEFAULT_OCI_STATE_BASE };
 	_cleanup_free_ char *input = NULL;
-	const char *stage;
+	const char *stage, *key = NULL;
 	struct vtpm_oci_state *st = NULL;
 	struct vtpm_ctx *ctx = NULL;
 	bool verbose = false;
@@ -171,6 +179,9 @@ int cmd_oci_hook(int argc, char *argv[])
 				dirs.run_dir = optarg;
 			else
 				dirs.state_base = optarg;
+			break;
+		case OPT_KEY:
+			key = optarg;
 			break;
 		case 'v':
 			verbose = true;
@@ -215,7 +226,7 @@ int cmd_oci_hook(int argc, char *argv[])
 	if (strcmp(stage, "poststop") == 0)
 		ret = hook_stop_server(&dirs, vtpm_oci_state_get_id(st));
 	else
-		ret = hook_create(st, &dirs, verbose);
+		ret = hook_create(st, &dirs, key, verbose);
 	vtpm_oci_state_free(st);
 	return ret;
 }

@@ -83,6 +83,9 @@ prefix="env LXC_PID=1 LXC_NAME=a/b LXC_HOOK_TYPE=start-host" expect 1 "" lxc-hoo
 prefix="env LXC_NAME=c2 LXC_HOOK_TYPE=post-stop" expect 2 "" lxc-hook --mode 9999 $dirs
 prefix="env LXC_NAME=c2 LXC_HOOK_TYPE=post-stop" expect 0 "" lxc-hook $dirs
 prefix="env -u LXC_HOOK_TYPE LXC_NAME=c2" expect 0 "" lxc-hook $dirs c2 lxc post-stop
+# A key that cannot be read: one line, before any device or state.
+prefix="env LXC_PID=1 LXC_NAME=c2 LXC_HOOK_TYPE=start-host" expect 1 "" lxc-hook \
+	--key "file=$tmp/no-such-key" $dirs
 }
 prefix=
 [ ! -e "$tmp/state/c2" ] || { echo "FAIL: a failed lxc hook left state behind"; status=1; }
