@@ -97,11 +97,17 @@ static int start(struct vtpm_ctx *ctx, const struct vtpm_instance_spec *spec,
 	int r;
 
 	if (!*backend) {
-		r = vtpm_backend_new_libtpms(ctx, spec->version, spec->state_dir,
-					     spec->backend_flags, backend);
+		const struct vtpm_libtpms_options o = {
+			.size = sizeof(o), .version = spec->version,
+			.state_dir = spec->state_dir, .flags = spec->backend_flags,
+		};
+
+		/* Reads the state first: encrypted state is refused here by name. */
+		r = vtpm_backend_new_libtpms_opts(ctx, &o, backend);
 		if (r < 0) {
-			err(ctx, "%s: cannot use state directory %s: %s", spec->name,
-			    spec->state_dir, strerror(-r));
+			err(ctx, "%s: cannot use state directory %s: %s", spec->name, spec->state_dir,
+			    r == -ENOKEY ? "the state is encrypted (instances take no key yet)" :
+			    strerror(-r));
 			return r;
 		}
 	}
