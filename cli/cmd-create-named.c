@@ -23,6 +23,8 @@ static void create_named_usage(FILE *f)
 		"  --state-dir DIR    the state directory (default: the daemon's state\n"
 		"                     directory /NAME)\n"
 		"  --resume           restore the volatile state of the last clean stop\n"
+		"  --socket PATH      no device: serve a virtual machine's TPM on the Unix\n"
+		"                     socket PATH (QEMU's tpm-emulator), as 'create --socket'\n"
 		"  --run-dir DIR      the daemon's run directory (default " VTPM_MANAGER_RUN_DIR ")\n"
 		"  --json             print JSON\n"
 		"  -h, --help         show this help\n");
@@ -30,13 +32,15 @@ static void create_named_usage(FILE *f)
 
 int cmd_create_named(int argc, char *argv[])
 {
-	enum { OPT_NAME = 256, OPT_TPM2, OPT_TPM12, OPT_STATE_DIR, OPT_RESUME, OPT_RUN_DIR, OPT_JSON };
+	enum { OPT_NAME = 256, OPT_TPM2, OPT_TPM12, OPT_STATE_DIR, OPT_RESUME, OPT_RUN_DIR, OPT_JSON,
+	       OPT_SOCKET };
 	static const struct option options[] = {
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "tpm2", no_argument, NULL, OPT_TPM2 },
 		{ "tpm12", no_argument, NULL, OPT_TPM12 },
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 		{ "resume", no_argument, NULL, OPT_RESUME },
+		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
@@ -44,7 +48,7 @@ int cmd_create_named(int argc, char *argv[])
 	};
 	struct client_opts o = {};
 	struct json_object *req, *answer;
-	const char *name = NULL, *version = NULL, *state_dir = NULL;
+	const char *name = NULL, *version = NULL, *state_dir = NULL, *socket = NULL;
 	bool resume = false;
 	int c, r;
 
@@ -74,6 +78,13 @@ int cmd_create_named(int argc, char *argv[])
 		case OPT_RESUME:
 			resume = true;
 			break;
+		case OPT_SOCKET:
+			if (optarg[0] != '/') {
+				log_error("--socket: the daemon needs an absolute path");
+				return EXIT_USAGE;
+			}
+			socket = optarg;
+			break;
 		case OPT_RUN_DIR:
 			o.run_dir = optarg;
 			break;
@@ -102,6 +113,8 @@ int cmd_create_named(int argc, char *argv[])
 		json_object_object_add(req, "state_dir", json_object_new_string(state_dir));
 	if (resume)
 		json_object_object_add(req, "resume", json_object_new_boolean(1));
+	if (socket)
+		json_object_object_add(req, "socket", json_object_new_string(socket));
 	r = instance_call(&o, req, &answer);
 	if (r != EXIT_OK)
 		return r;

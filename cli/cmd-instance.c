@@ -21,7 +21,7 @@ static void print_instance(struct json_object *inst, FILE *f)
 	json_object_object_get_ex(inst, "name", &v);
 	fprintf(f, "%s\n", json_object_get_string(v));
 	static const char *const keys[] = { "status", "pid", "version", "state_dir",
-					    "runtime_dir", "ctrl", "restarts" };
+					    "runtime_dir", "socket", "ctrl", "restarts" };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (json_object_object_get_ex(inst, keys[i], &v))
 			fprintf(f, "  %-14s %s\n", keys[i], json_object_get_string(v));

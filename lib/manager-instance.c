@@ -69,6 +69,7 @@ static int fill_ready(struct vtpm_device *dev, struct vtpm_instance_ready *msg)
 	dev_t devnum;
 	int r;
 
+	msg->has_device = 1;
 	msg->number = vtpm_device_get_number(dev);
 	r = vtpm_device_get_devnum(dev, VTPM_NODE_TPM, &devnum);
 	if (r < 0)
@@ -84,6 +85,24 @@ static int fill_ready(struct vtpm_device *dev, struct vtpm_instance_ready *msg)
 	msg->rm_minor = minor(devnum);
 	msg->has_rm = 1;
 	return 0;
+}
+
+/*
+ * A virtual machine's instance: no device, the TPM left off until the
+ * client's CMD_INIT, served on @spec->vm_socket (vtpm_relay_new_ctrl()).
+ */
+static int start_vm(struct vtpm_ctx *ctx, const struct vtpm_instance_spec *spec,
+		    struct vtpm_backend *backend, struct vtpm_relay **relay,
+		    struct vtpm_ctrl **ctrl)
+{
+	int r;
+
+	r = vtpm_ctrl_new(ctx, backend, spec->vm_socket, NULL, ctrl);
+	if (r < 0) {
+		err(ctx, "%s: cannot serve on %s: %s", spec->name, spec->vm_socket, strerror(-r));
+		return r;
+	}
+	return vtpm_relay_new_ctrl(ctx, backend, *ctrl, relay);
 }
 
 /*
@@ -111,6 +130,8 @@ static int start(struct vtpm_ctx *ctx, const struct vtpm_instance_spec *spec,
 			return r;
 		}
 	}
+	if (spec->vm_socket)
+		return start_vm(ctx, spec, *backend, relay, ctrl);
 	/*
 	 * The TPM first: the kernel sends its start-up commands as soon as the
 	 * device exists and gives up on the chip if they time out, and a
@@ -197,7 +218,7 @@ static _Noreturn void serve(struct vtpm_ctx *ctx, const struct vtpm_instance_spe
 	int r, status = INSTANCE_EXIT_FAIL;
 
 	r = start(ctx, spec, &backend, &dev, &relay, &ctrl);
-	if (r == 0)
+	if (r == 0 && dev)
 		r = fill_ready(dev, &msg);
 	if (r == -ECANCELED) {
 		status = INSTANCE_EXIT_OK;
@@ -224,6 +245,8 @@ static _Noreturn void serve(struct vtpm_ctx *ctx, const struct vtpm_instance_spe
 	r = vtpm_relay_run(relay);
 	if (r == 0)
 		status = INSTANCE_EXIT_OK;
+	else if (!dev)
+		err(ctx, "%s: serving %s failed: %s", spec->name, spec->vm_socket, strerror(-r));
 	else
 		err(ctx, "%s: serving tpm%u failed: %s", spec->name, vtpm_device_get_number(dev),
 		    strerror(-r));
@@ -293,7 +316,8 @@ static bool is_absent_or_empty(const char *path)
 
 bool vtpm_spare_can_adopt(const struct vtpm_instance_spec *spec)
 {
-	return spec->version == VTPM_VERSION_2 && !spec->backend_flags &&
+	/* A spare's TPM is running: a VM's must wait for the client's CMD_INIT. */
+	return spec->version == VTPM_VERSION_2 && !spec->backend_flags && !spec->vm_socket &&
 	       is_absent_or_empty(spec->state_dir);
 }
 

@@ -32,6 +32,7 @@ struct vtpm_mgr_request {
 	enum vtpm_version version;		/* create: 0 when not given */
 	char state_dir[PATH_MAX];		/* create: "" when not given */
 	bool resume;
+	char socket[PATH_MAX];			/* create: "" for a device */
 };
 
 /* Letters, digits, '-', '_', '.'; first a letter or digit; bounded. */
@@ -65,6 +66,7 @@ struct vtpm_mgr_desc {
 	char runtime_dir[PATH_MAX];
 	unsigned int restarts;
 	struct vtpm_mgr_node tpm, tpmrm;
+	char socket[PATH_MAX];		/* a VM's socket instead of a device, or "" */
 };
 
 /* Render as JSON (malloc()ed, no trailing newline): 0 or -ENOMEM. */
@@ -174,6 +176,7 @@ struct vtpm_instance_ready {
 	uint32_t tpm_major, tpm_minor;
 	uint32_t rm_major, rm_minor;
 	uint32_t has_rm;
+	uint32_t has_device;	/* 0 for an instance serving a VM's socket */
 };
 
 struct vtpm_instance_spec {
@@ -183,6 +186,7 @@ struct vtpm_instance_spec {
 	const char *ctrl_path;
 	unsigned int backend_flags;
 	bool sandbox;
+	const char *vm_socket;	/* serve a VM there instead of a device, or NULL */
 };
 
 /*

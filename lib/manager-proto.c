@@ -89,6 +89,14 @@ static int parse_create(struct json_object *obj, struct vtpm_mgr_request *req)
 			return -EINVAL;
 		req->resume = json_object_get_boolean(v);
 	}
+	r = get_string(obj, "socket", &s);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		if (!vtpm_path_is_safe(s) || strlen(s) >= sizeof(req->socket))
+			return -EINVAL;
+		strcpy(req->socket, s);
+	}
 	return 0;
 }
 
@@ -186,6 +194,8 @@ int vtpm_mgr_request_format(const struct vtpm_mgr_request *req, char **text)
 			JSON_ADD(o, "state_dir", json_object_new_string(req->state_dir));
 		if (req->resume)
 			JSON_ADD(o, "resume", json_object_new_boolean(1));
+		if (req->socket[0])
+			JSON_ADD(o, "socket", json_object_new_string(req->socket));
 	}
 	*text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 							 JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -222,7 +232,11 @@ int vtpm_mgr_desc_to_json(const struct vtpm_mgr_desc *d, char **json)
 
 	if (!o)
 		return -ENOMEM;
-	snprintf(ctrl, sizeof(ctrl), "unix:%s/%s", d->runtime_dir, VTPM_RUNDIR_CTRL);
+	/* A virtual machine's instance has its control channel on its socket. */
+	if (d->socket[0])
+		snprintf(ctrl, sizeof(ctrl), "unix:%s", d->socket);
+	else
+		snprintf(ctrl, sizeof(ctrl), "unix:%s/%s", d->runtime_dir, VTPM_RUNDIR_CTRL);
 	JSON_ADD(o, "name", json_object_new_string(d->name));
 	JSON_ADD(o, "status", json_object_new_string(vtpm_instance_status_to_string(d->status) ?: "unknown"));
 	JSON_ADD(o, "pid", json_object_new_int64(d->pid));
@@ -232,6 +246,8 @@ int vtpm_mgr_desc_to_json(const struct vtpm_mgr_desc *d, char **json)
 	JSON_ADD(o, "runtime_dir", json_object_new_string(d->runtime_dir));
 	JSON_ADD(o, "ctrl", json_object_new_string(ctrl));
 	JSON_ADD(o, "restarts", json_object_new_int64(d->restarts));
+	if (d->socket[0])
+		JSON_ADD(o, "socket", json_object_new_string(d->socket));
 	/* null, not absent, while there is no device. */
 	node = node_to_json(&d->tpm);
 	if (d->tpm.present && !node)
@@ -316,6 +332,11 @@ int vtpm_mgr_desc_from_object(struct json_object *o, struct vtpm_mgr_desc *d)
 		return -EINVAL;
 	d->pid = (pid_t)pid;
 	d->restarts = (unsigned int)restarts;
+	/* Only an instance that serves a virtual machine has one. */
+	if (json_object_object_get_ex(o, "socket", NULL) &&
+	    (copy_string(o, "socket", d->socket, sizeof(d->socket)) < 0 ||
+	     !vtpm_path_is_safe(d->socket)))
+		return -EINVAL;
 	return 0;
 }
 

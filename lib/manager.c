@@ -64,6 +64,7 @@ struct instance {
 	enum vtpm_version version;
 	char *state_dir;
 	char *runtime_dir;
+	char *socket;		/* serves a VM there instead of a device, or NULL */
 	unsigned int backend_flags;
 	enum vtpm_instance_status status;
 	pid_t pid;
@@ -190,6 +191,8 @@ static void describe(const struct vtpm_manager *mgr, const struct instance *inst
 	snprintf(d->name, sizeof(d->name), "%s", inst->name);
 	snprintf(d->state_dir, sizeof(d->state_dir), "%s", inst->state_dir);
 	snprintf(d->runtime_dir, sizeof(d->runtime_dir), "%s", inst->runtime_dir);
+	if (inst->socket)
+		snprintf(d->socket, sizeof(d->socket), "%s", inst->socket);
 	if (!inst->has_device)
 		return;
 	d->tpm.present = true;
@@ -299,6 +302,7 @@ static void instance_free(struct instance *inst)
 	close_fd(&inst->dir_fd);
 	free(inst->state_dir);
 	free(inst->runtime_dir);
+	free(inst->socket);
 	free(inst);
 }
 
@@ -553,7 +557,7 @@ static int spawn(struct vtpm_manager *mgr, struct instance *inst)
 	spec = (struct vtpm_instance_spec){
 		.name = inst->name, .version = inst->version, .state_dir = inst->state_dir,
 		.ctrl_path = ctrl_path, .backend_flags = inst->backend_flags,
-		.sandbox = !(mgr->flags & VTPM_MANAGER_NO_SANDBOX),
+		.sandbox = !(mgr->flags & VTPM_MANAGER_NO_SANDBOX), .vm_socket = inst->socket,
 	};
 	/* A resume applies to the first start only: a crash must not resume. */
 	inst->backend_flags &= ~VTPM_LIBTPMS_RESUME;
@@ -717,11 +721,14 @@ static void on_ready(struct vtpm_manager *mgr, struct instance *inst)
 		return;
 	}
 	inst->ready = msg;
-	inst->has_device = true;
+	inst->has_device = msg.has_device;
 	inst->ever_ready = true;
 	inst->status = VTPM_INSTANCE_RUNNING;
 	publish(mgr, inst);
-	info(mgr->ctx, "%s: tpm%u ready (pid %ld)", inst->name, msg.number, (long)inst->pid);
+	if (inst->socket)
+		info(mgr->ctx, "%s: serving %s (pid %ld)", inst->name, inst->socket, (long)inst->pid);
+	else
+		info(mgr->ctx, "%s: tpm%u ready (pid %ld)", inst->name, msg.number, (long)inst->pid);
 	answer_waiter(mgr, inst, 0, NULL);
 }
 
@@ -845,6 +852,30 @@ static void take_over(struct vtpm_manager *mgr, const char *name)
 	}
 	inst->restarts = d.restarts;
 	inst->ever_ready = true;
+	if (d.socket[0] && !(inst->socket = strdup(d.socket))) {
+		close_fd(&pidfd);
+		instance_free(inst);
+		return;
+	}
+	/* A VM's instance has no device to report: serving is all there is. */
+	if (pidfd >= 0 && d.socket[0] && d.status == VTPM_INSTANCE_RUNNING) {
+		inst->dir_fd = vtpm_rundir_open(mgr->run_dir, name);
+		inst->pid = d.pid;
+		inst->pidfd = pidfd;
+		inst->status = VTPM_INSTANCE_RUNNING;
+		inst->started_ms = vtpm_now_ms();
+		r = inst->dir_fd < 0 ? inst->dir_fd : epoll_add(mgr, pidfd, &inst->pid_watch);
+		if (r < 0) {
+			err(mgr->ctx, "%s: cannot take over pid %ld: %s", name, (long)d.pid,
+			    strerror(-r));
+			instance_free(inst);
+			return;
+		}
+		instance_add(mgr, inst);
+		info(mgr->ctx, "%s: taken over: %s served by pid %ld", name, inst->socket,
+		     (long)inst->pid);
+		return;
+	}
 	if (pidfd >= 0 && ready_from_desc(&d, &inst->ready)) {
 		inst->dir_fd = vtpm_rundir_open(mgr->run_dir, name);
 		inst->pid = d.pid;
@@ -922,7 +953,9 @@ VTPM_EXPORT int vtpm_manager_create(struct vtpm_manager *mgr, const char *name,
 		if (opts->size < offsetof(struct vtpm_instance_options, backend_flags) +
 				 sizeof(opts->backend_flags))
 			return -EINVAL;
-		o = *opts;
+		/* A caller compiled before @socket passes a shorter struct. */
+		memcpy(&o, opts, opts->size < sizeof(o) ? opts->size : sizeof(o));
+		o.size = sizeof(o);
 		if (!o.version)
 			o.version = VTPM_VERSION_2;
 	}
@@ -932,12 +965,18 @@ VTPM_EXPORT int vtpm_manager_create(struct vtpm_manager *mgr, const char *name,
 		return -EINVAL;
 	if (o.state_dir && !vtpm_path_is_safe(o.state_dir))
 		return -EINVAL;
+	if (o.socket && !vtpm_path_is_safe(o.socket))
+		return -EINVAL;
 	if (find(mgr, name))
 		return -EEXIST;
 
 	r = instance_new(mgr, name, o.version, o.backend_flags, o.state_dir, &inst);
 	if (r < 0)
 		return r;
+	if (o.socket && !(inst->socket = strdup(o.socket))) {
+		instance_free(inst);
+		return -ENOMEM;
+	}
 	if (!o.state_dir) {
 		r = make_dir(inst->state_dir, 0700);
 		if (r < 0) {
@@ -1116,6 +1155,7 @@ static void handle_request(struct vtpm_manager *mgr, struct conn *c)
 			.size = sizeof(o), .version = req.version,
 			.state_dir = req.state_dir[0] ? req.state_dir : NULL,
 			.backend_flags = req.resume ? VTPM_LIBTPMS_RESUME : 0,
+			.socket = req.socket[0] ? req.socket : NULL,
 		};
 
 		r = vtpm_manager_create(mgr, req.name, &o);

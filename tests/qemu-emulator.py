@@ -17,6 +17,10 @@ host) uses it.
 2. Live migration between two QEMU processes, each with its own libvtpm
    instance: a PCR extended and an NV index written before migrating read
    back the same in the guest afterwards.
+3. A TPM 1.2 served the same way.
+4. 'vtpmctl create --name X --socket PATH' through 'vtpmctl daemon': the
+   instance serves a guest, ends on QEMU's CMD_SHUTDOWN, is restarted with
+   its state and serves the next QEMU.
 
 Exit status: 0 pass, 77 skip (a tool is missing; never under CI=true),
 99 broken environment, 1 failure.
@@ -114,6 +118,10 @@ say "AFTER pcr16=$pcr nv=$nv"
 """
 
 
+GUEST_NVREAD = GUEST_COMMON + r"""
+say "RESULT nv nv=$(tpm2 nvread -C o -s 16 0x1500016 | od -An -tx1 | tr -d ' \n')"
+"""
+
 GUEST_TPM12 = r"""
 say() { echo "$*"; }
 for i in $(seq 100); do [ -c /dev/tpm0 ] && break; sleep 0.1; done
@@ -164,7 +172,8 @@ def build_initramfs(tmp):
     for lib in libs:
         put(os.path.realpath(lib), lib, 0o755)
     for name, text in (("init", GUEST_INIT), ("job-side.sh", GUEST_SIDE),
-                       ("job-migrate.sh", GUEST_MIGRATE), ("job-tpm12.sh", GUEST_TPM12)):
+                       ("job-migrate.sh", GUEST_MIGRATE), ("job-tpm12.sh", GUEST_TPM12),
+                       ("job-nvread.sh", GUEST_NVREAD)):
         with open(os.path.join(root, name), "w") as f:
             f.write(text)
         os.chmod(os.path.join(root, name), 0o755)
@@ -489,6 +498,91 @@ def part_migration(tmp, kernel, initrd):
         b.stop()
 
 
+def part_daemon(tmp, kernel, initrd):
+    """'vtpmctl create --name X --socket PATH': named, supervised, restarted
+    with its state after QEMU ends it."""
+    run_dir = os.path.join(tmp, "run")
+    state_base = os.path.join(tmp, "daemon-state")
+    sock = os.path.join(tmp, "named.sock")
+    logf = open(os.path.join(tmp, "daemon.log"), "w")
+    d = subprocess.Popen([VTPMCTL, "daemon", "-v", "--run-dir", run_dir, "--state-dir", state_base,
+                          "--no-spares"], stdin=subprocess.DEVNULL, stdout=logf,
+                         stderr=subprocess.STDOUT)
+    vm = None
+
+    def ctl(*args):
+        return subprocess.run([VTPMCTL] + list(args), capture_output=True, text=True, timeout=120)
+
+    def boot(name, job):
+        vm = Qemu(tmp, name, kernel, initrd, sock, job)
+        res = {}
+        deadline = time.monotonic() + BOOT_TIMEOUT
+        while True:
+            line = vm.read_line(deadline)
+            if line.startswith("RESULT "):
+                tag, key, value = (line.split(" ", 2) + [""])[:3]
+                res[key] = value
+            if line.startswith("BEFORE ") or line.startswith("JOBEXIT"):
+                break
+        return vm, res
+
+    try:
+        deadline = time.monotonic() + 30
+        while not os.path.exists(os.path.join(run_dir, "vtpmd.sock")):
+            if d.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the daemon did not come up")
+            time.sleep(0.05)
+        r = ctl("create", "--run-dir", run_dir, "--name", "vm1", "--socket", sock, "--json")
+        check(r.returncode == 0, "create --name vm1 --socket: %s" % (r.stderr.strip() or "ok"))
+        if r.returncode != 0:
+            return
+        desc = json.loads(r.stdout)
+        check(desc.get("socket") == sock and desc.get("tpm") is None,
+              "the instance serves the socket, no device")
+        pid1 = desc.get("pid")
+        # First boot: the guest extends PCR 16 and writes an NV index.
+        vm, res = boot("named-1", "migrate")
+        before = vm.lines[-1]
+        check("node" in res, "a named instance serves the guest")
+        vm.serial.sendall(b"go\n")
+        vm.wait_for("JOBEXIT", time.monotonic() + 60)
+        vm.quit()
+        vm = None
+        # QEMU's CMD_SHUTDOWN ended it; the daemon starts it again, on its state.
+        deadline = time.monotonic() + 60
+        desc = {}
+        while time.monotonic() < deadline:
+            r = ctl("status", "--run-dir", run_dir, "vm1", "--json")
+            if r.returncode == 0:
+                desc = json.loads(r.stdout)
+                if desc.get("pid") not in (None, 0, pid1) and desc.get("status") == "running":
+                    break
+            time.sleep(0.5)
+        check(desc.get("pid") not in (None, 0, pid1) and desc.get("status") == "running",
+              "the daemon restarted the instance after QEMU ended it (%s)" % desc.get("status"))
+        # Second boot, a fresh QEMU: NV survived in the instance's state.
+        vm, res = boot("named-2", "nvread")
+        check(res.get("nv") == before.split()[2] and before.split()[2] != "nv=",
+              "a second QEMU reads the NV index the first wrote (%s)" % res.get("nv"))
+        vm.quit()
+        vm = None
+        r = ctl("destroy", "--run-dir", run_dir, "vm1")
+        check(r.returncode == 0 and not os.path.exists(sock),
+              "destroy removes the instance and its socket")
+        log("first boot: " + before)
+    except Exception as e:  # noqa: BLE001
+        check(False, "daemon: %s" % e)
+    finally:
+        if vm:
+            vm.kill()
+        d.send_signal(signal.SIGTERM)
+        try:
+            d.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            d.kill()
+            d.wait()
+
+
 def main():
     for tool in (QEMU, "swtpm", "swtpm_ioctl", "tpm2", "busybox", "cpio", "ldd"):
         if not shutil.which(tool):
@@ -511,7 +605,7 @@ def main():
     keep = os.environ.get("VM_KEEP") == "1"
     try:
         initrd = build_initramfs(tmp)
-        parts = sys.argv[1:] or ["side", "tpm12", "migrate"]
+        parts = sys.argv[1:] or ["side", "tpm12", "migrate", "daemon"]
         t0 = time.monotonic()
         if "side" in parts:
             part_side_by_side(tmp, kernel, initrd)
@@ -519,6 +613,8 @@ def main():
             part_tpm12(tmp, kernel, initrd)
         if "migrate" in parts:
             part_migration(tmp, kernel, initrd)
+        if "daemon" in parts:
+            part_daemon(tmp, kernel, initrd)
         log("qemu-emulator: %.1f s" % (time.monotonic() - t0))
         if failures:
             for name in sorted(os.listdir(tmp)):

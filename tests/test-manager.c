@@ -79,6 +79,17 @@ static void test_request_parse(void **state)
 	assert_int_equal(req.version, VTPM_VERSION_1_2);
 	assert_string_equal(req.state_dir, "/var/lib/x");
 	assert_true(req.resume);
+	assert_string_equal(req.socket, "");
+
+	/* A virtual machine's instance: an absolute, plain socket path. */
+	assert_int_equal(parse("{\"op\":\"create\",\"name\":\"vm\",\"socket\":\"/run/vm/tpm.sock\"}",
+			       &req), 0);
+	assert_string_equal(req.socket, "/run/vm/tpm.sock");
+	assert_int_equal(parse("{\"op\":\"create\",\"name\":\"vm\",\"socket\":\"tpm.sock\"}", &req),
+			 -EINVAL);
+	assert_int_equal(parse("{\"op\":\"create\",\"name\":\"vm\",\"socket\":\"/a/../b\"}", &req),
+			 -EINVAL);
+	assert_int_equal(parse("{\"op\":\"create\",\"name\":\"vm\",\"socket\":5}", &req), -EINVAL);
 
 	assert_int_equal(parse("{\"op\":\"destroy\",\"name\":\"a\"}", &req), 0);
 	assert_int_equal(req.op, VTPM_MGR_OP_DESTROY);
@@ -166,6 +177,21 @@ static void test_desc_round_trip(void **state)
 	o = json_tokener_parse(json);
 	assert_true(json_object_object_get_ex(o, "tpm", &v));
 	assert_null(v);
+	json_object_put(o);
+	assert_int_equal(vtpm_mgr_desc_from_json(json, &back), 0);
+	assert_memory_equal(&d, &back, sizeof(d));
+	free(json);
+
+	/* Serving a virtual machine: its socket, and the control channel on it. */
+	snprintf(d.socket, sizeof(d.socket), "/run/vm/tpm.sock");
+	d.status = VTPM_INSTANCE_RUNNING;
+	d.pid = 42;
+	assert_int_equal(vtpm_mgr_desc_to_json(&d, &json), 0);
+	o = json_tokener_parse(json);
+	assert_true(json_object_object_get_ex(o, "socket", &v));
+	assert_string_equal(json_object_get_string(v), "/run/vm/tpm.sock");
+	assert_true(json_object_object_get_ex(o, "ctrl", &v));
+	assert_string_equal(json_object_get_string(v), "unix:/run/vm/tpm.sock");
 	json_object_put(o);
 	assert_int_equal(vtpm_mgr_desc_from_json(json, &back), 0);
 	assert_memory_equal(&d, &back, sizeof(d));
@@ -415,6 +441,10 @@ static void test_spare_can_adopt(void **state)
 	close(open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
 	assert_false(vtpm_spare_can_adopt(&spec)); /* existing state */
 	unlink(file);
+	/* A spare's TPM runs; a virtual machine's waits for CMD_INIT. */
+	spec.vm_socket = "/run/vm/tpm.sock";
+	assert_false(vtpm_spare_can_adopt(&spec));
+	spec.vm_socket = NULL;
 	rmdir(dir);
 }
 

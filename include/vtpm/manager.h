@@ -155,12 +155,18 @@ struct vtpm_manager_options {
  * @state_dir: an absolute path; NULL for "<state root>/<name>", created
  *	(mode 0700) when missing
  * @backend_flags: 0 or VTPM_LIBTPMS_RESUME (see <vtpm/backend.h>)
+ * @socket: NULL for a vTPM device; else an absolute path where the
+ *	instance serves a virtual machine instead, with no device, as
+ *	vtpm_relay_new_ctrl() does (QEMU's tpm-emulator connects there).
+ *	A restarted instance listens there again, on its state.  Since
+ *	LIBVTPM_2; a @size that ends before it means NULL.
  */
 struct vtpm_instance_options {
 	size_t size;
 	enum vtpm_version version;
 	const char *state_dir;
 	unsigned int backend_flags;
+	const char *socket;
 };
 
 struct vtpm_manager;
