@@ -118,7 +118,7 @@ static uint32_t ctrl_with_fds(struct fx *f, uint32_t cmd, const void *body, size
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * 8)];
 		struct cmsghdr align;
-	} control;
+	} control = { 0 };
 	uint8_t req[64], resp[64];
 	struct iovec iov = { .iov_base = req, .iov_len = PTM_CMD_SIZE + body_len };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
@@ -260,7 +260,7 @@ static void test_capabilities_and_datafd(void **state)
 static void test_framing(void **state)
 {
 	struct fx *f = *state;
-	uint8_t resp[VTPM_BUFFER_SIZE], two[64];
+	uint8_t resp[VTPM_BUFFER_SIZE], two[64] = { 0 };
 	struct cmdbuf c, s;
 
 	assert_int_equal(pass_data_channel(f), 0);
