@@ -549,6 +549,7 @@ int cmd_create(int argc, char *argv[])
 	char temp_dir[] = "/tmp/vtpm-state-XXXXXX";
 	const char *state_dir = NULL;
 	bool created_state_dir = false;
+	uint32_t tpm_rc = 0;
 	int ret = EXIT_FAIL, r, pidfile_fd = -1;
 
 	/* --name: the instance manager creates it (cmd-daemon.c). */
@@ -615,23 +616,37 @@ int cmd_create(int argc, char *argv[])
 		}
 	}
 
+	/* A VM's firmware sends Startup itself: no start-up here. */
 	if (o.socket) {
 		ret = serve_socket(ctx, backend, &o, state_dir, &pidfile_fd);
 		goto out;
 	}
 
-	/* The device first: without a driver, the state stays untouched. */
-	r = vtpm_device_new(ctx, o.version, &dev);
-	if (r < 0) {
-		explain_device_error(r, vtpm_ctx_get_path(ctx, VTPM_PATH_VTPMX));
+	/* Without a driver, the state stays untouched: look for it first. */
+	if (access(vtpm_ctx_get_path(ctx, VTPM_PATH_VTPMX), F_OK) < 0) {
+		explain_device_error(-errno, vtpm_ctx_get_path(ctx, VTPM_PATH_VTPMX));
 		goto out;
 	}
-	r = vtpm_backend_start(backend);
+	/*
+	 * Started before the device exists: the kernel's registration then
+	 * finds a running TPM and never waits for a start-up under its time
+	 * limits, and a TPM that cannot start leaves no device behind.
+	 */
+	r = vtpm_backend_startup(backend, o.backend_flags & VTPM_LIBTPMS_RESUME ?
+				 VTPM_STARTUP_STATE : 0, &tpm_rc);
 	if (r < 0) {
 		if (r == -EBUSY)
 			log_error("state directory %s is in use by another TPM", state_dir);
+		else if (r == -EPROTO)
+			log_error("the TPM from %s failed its start-up: TPM return code 0x%x",
+				  state_dir, tpm_rc);
 		else
 			log_error("cannot start the TPM from %s: %s", state_dir, strerror(-r));
+		goto out;
+	}
+	r = vtpm_device_new(ctx, o.version, &dev);
+	if (r < 0) {
+		explain_device_error(r, vtpm_ctx_get_path(ctx, VTPM_PATH_VTPMX));
 		goto out;
 	}
 	r = vtpm_relay_new(ctx, dev, backend, &relay);

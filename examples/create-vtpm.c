@@ -61,6 +61,13 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 
+	/* Start the TPM before the kernel sees it: registration is then quick. */
+	r = vtpm_backend_startup(tpm, 0, NULL);
+	if (r < 0) {
+		fail("starting the TPM", r);
+		goto out;
+	}
+
 	r = vtpm_device_new(ctx, VTPM_VERSION_2, &dev); /* needs CAP_SYS_ADMIN */
 	if (r == -ENOENT) {
 		fprintf(stderr, "create-vtpm: %s not found: load the module with "
@@ -73,9 +80,9 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 
-	r = vtpm_relay_new(ctx, dev, tpm, &relay); /* starts the TPM */
+	r = vtpm_relay_new(ctx, dev, tpm, &relay);
 	if (r < 0) {
-		fail("starting the TPM", r);
+		fail("binding the device to the TPM", r);
 		goto out;
 	}
 	signal(SIGINT, on_signal);

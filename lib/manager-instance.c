@@ -113,9 +113,11 @@ static int start(struct vtpm_ctx *ctx, const struct vtpm_instance_spec *spec,
 		 struct vtpm_backend **backend, struct vtpm_device **dev,
 		 struct vtpm_relay **relay, struct vtpm_ctrl **ctrl)
 {
+	bool spare = *backend != NULL;
+	uint32_t tpm_rc = 0;
 	int r;
 
-	if (!*backend) {
+	if (!spare) {
 		const struct vtpm_libtpms_options o = {
 			.size = sizeof(o), .version = spec->version,
 			.state_dir = spec->state_dir, .flags = spec->backend_flags,
@@ -133,15 +135,22 @@ static int start(struct vtpm_ctx *ctx, const struct vtpm_instance_spec *spec,
 	if (spec->vm_socket)
 		return start_vm(ctx, spec, *backend, relay, ctrl);
 	/*
-	 * The TPM first: the kernel sends its start-up commands as soon as the
-	 * device exists and gives up on the chip if they time out, and a
-	 * first start (manufacturing) takes long on a loaded host.
+	 * The TPM first, started up (a spare's is): the kernel sends its
+	 * start-up commands as soon as the device exists and gives up on the
+	 * chip if they time out, and a first start (manufacturing, self test)
+	 * takes long on a loaded host.
 	 */
-	r = vtpm_backend_start(*backend);
-	if (r < 0) {
-		err(ctx, "%s: cannot start the TPM from %s: %s", spec->name, spec->state_dir,
-		    strerror(-r));
-		return r;
+	if (!spare) {
+		r = vtpm_backend_startup(*backend, spec->backend_flags & VTPM_LIBTPMS_RESUME ?
+					 VTPM_STARTUP_STATE : 0, &tpm_rc);
+		if (r == -EPROTO)
+			err(ctx, "%s: the TPM from %s failed its start-up: TPM return code 0x%x",
+			    spec->name, spec->state_dir, tpm_rc);
+		else if (r < 0)
+			err(ctx, "%s: cannot start the TPM from %s: %s", spec->name,
+			    spec->state_dir, strerror(-r));
+		if (r < 0)
+			return r;
 	}
 	r = vtpm_device_new(ctx, spec->version, dev);
 	if (r < 0) {
@@ -271,32 +280,20 @@ _Noreturn void vtpm_instance_main(struct vtpm_ctx *ctx, const struct vtpm_instan
 /* ---- spares ---- */
 
 /*
- * Manufacture a TPM 2 on scratch state and do what the kernel's
- * registration would make it do: TPM2_Startup(CLEAR), then the full
- * TPM2_SelfTest that dominates a start (TPM 2.0 Part 3, 9.3 and 10.2).
+ * Manufacture a TPM 2 on scratch state and start it up as every instance
+ * is started before its device exists (vtpm_backend_startup()): the full
+ * self test dominates a start.
  */
 static struct vtpm_backend *prepare(struct vtpm_ctx *ctx, const char *scratch)
 {
-	static const uint8_t startup[] = { 0x80, 0x01, 0, 0, 0, 12, 0, 0, 0x01, 0x44, 0, 0 };
-	static const uint8_t self_test[] = { 0x80, 0x01, 0, 0, 0, 11, 0, 0, 0x01, 0x43, 1 };
-	const uint8_t *cmds[] = { startup, self_test };
-	const size_t lens[] = { sizeof(startup), sizeof(self_test) };
 	struct vtpm_backend *b = NULL;
-	uint8_t resp[VTPM_BUFFER_SIZE];
-	size_t len;
 
 	if (vtpm_backend_new_libtpms(ctx, VTPM_VERSION_2, scratch, 0, &b) < 0 ||
-	    vtpm_backend_start(b) < 0)
-		goto fail;
-	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {
-		if (vtpm_backend_process(b, cmds[i], lens[i], 0, resp, sizeof(resp), &len) < 0 ||
-		    len < 10 || resp[6] | resp[7] | resp[8] | resp[9])
-			goto fail;
+	    vtpm_backend_startup(b, 0, NULL) < 0) {
+		vtpm_backend_unref(b);
+		return NULL;
 	}
 	return b;
-fail:
-	vtpm_backend_unref(b);
-	return NULL;
 }
 
 /* A directory that does not exist, or holds nothing. */

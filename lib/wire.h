@@ -27,12 +27,25 @@
 #define TPM2_RC_LOCALITY 0x107
 #define TPM2_RC_COMMAND_SIZE 0x142
 #define TPM2_RC_CANCELED 0x909
+#define TPM2_RC_TESTING 0x90a
 #define TPM2_RC_RETRY 0x922
+/* Format-one parameter errors: bit 7 set, the error number in bits 0..5. */
+#define TPM2_RC_FMT1 0x080
+#define TPM2_RC_VALUE 0x084
+#define TPM2_RC_FMT1_ERROR_MASK 0x0bf
 
 /* TPM 2.0 Library Part 2 (Structures), 6.5.2 TPM_CC. */
+#define TPM2_CC_SELF_TEST 0x00000143
 #define TPM2_CC_STARTUP 0x00000144
 #define TPM2_CC_SHUTDOWN 0x00000145
 #define TPM2_CC_GET_RANDOM 0x0000017b
+
+/* TPM 2.0 Library Part 2 (Structures), 6.8 TPM_SU. */
+#define TPM2_SU_CLEAR 0x0000
+#define TPM2_SU_STATE 0x0001
+
+/* TPM 2.0 Library Part 2 (Structures), 6.3 TPMI_YES_NO. */
+#define TPM2_YES 1
 
 /* TPM Main Part 2 (TPM 1.2 Structures), 6 TPM_TAG. */
 #define TPM12_TAG_RQU_COMMAND 0x00c1
@@ -44,7 +57,16 @@
 #define TPM12_FAIL 0x09
 #define TPM12_BAD_PARAM_SIZE 0x19
 #define TPM12_BADTAG 0x1e
+#define TPM12_INVALID_POSTINIT 0x26
 #define TPM12_BAD_LOCALITY 0x3d
+
+/* TPM Main Part 2 (TPM 1.2 Structures), 17 ordinals. */
+#define TPM12_ORD_CONTINUE_SELF_TEST 0x00000053
+#define TPM12_ORD_STARTUP 0x00000099
+
+/* TPM Main Part 2 (TPM 1.2 Structures), 4.5 TPM_STARTUP_TYPE. */
+#define TPM12_ST_CLEAR 0x0001
+#define TPM12_ST_STATE 0x0002
 
 /*
  * The proxy driver's own command that tells the emulator the locality of the

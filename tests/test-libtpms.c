@@ -23,6 +23,8 @@
 
 #define NV_INDEX 0x01500016
 #define TEST_PCR 16
+/* A static PCR, saved by TPM2_Shutdown(STATE) (PC Client PTP, PCR attributes). */
+#define SAVED_PCR 8
 
 /* SHA-256(32 zero bytes || 32 zero bytes): PCR 16 after one extend by zeros. */
 static const uint8_t pcr_after_zero_extend[32] = {
@@ -75,19 +77,24 @@ static uint32_t run(struct tpm *t, const struct cmdbuf *c)
 	return resp_rc(resp);
 }
 
-static void read_pcr(struct tpm *t, uint8_t out[32])
+static void read_pcr_n(struct tpm *t, uint32_t index, uint8_t out[32])
 {
 	uint8_t resp[VTPM_BUFFER_SIZE];
 	const uint8_t *digest;
 	struct cmdbuf c;
 	size_t n;
 
-	tpm2_pcr_read_sha256(&c, TEST_PCR);
+	tpm2_pcr_read_sha256(&c, index);
 	n = transact(t, &c, resp);
 	assert_int_equal(resp_rc(resp), 0);
 	digest = tpm2_pcr_read_digest(resp, n);
 	assert_non_null(digest);
 	memcpy(out, digest, 32);
+}
+
+static void read_pcr(struct tpm *t, uint8_t out[32])
+{
+	read_pcr_n(t, TEST_PCR, out);
 }
 
 static int setup(void **state)
@@ -311,6 +318,136 @@ static void test_tpm12_starts(void **state)
 	assert_int_equal(access("/tmp", F_OK), 0);
 }
 
+/* What the kernel sends first when it registers a TPM 2 chip. */
+static uint32_t kernel_self_test(struct tpm *t)
+{
+	struct cmdbuf c;
+
+	cmd_begin(&c, TPM2_ST_NO_SESSIONS, TPM2_CC_SELF_TEST);
+	cmd_u8(&c, 0);
+	cmd_end(&c);
+	return run(t, &c);
+}
+
+static void test_startup_before_the_kernel(void **state)
+{
+	static const uint8_t zeros[32];
+	uint8_t pcr[32];
+	struct cmdbuf c;
+	struct tpm t;
+	uint32_t rc = 1;
+
+	tpm_open(&t, 0);
+	assert_int_equal(vtpm_backend_startup(t.backend, 0, &rc), 0);
+	assert_int_equal(rc, 0);
+	/* The kernel's self test passes, so it never sends Startup... */
+	assert_int_equal(kernel_self_test(&t), 0);
+	/* ...and a client's repeated Startup gets what tools accept. */
+	tpm2_startup(&c, TPM2_SU_CLEAR);
+	assert_int_equal(run(&t, &c), TPM2_RC_INITIALIZE);
+	/* Starting a started TPM is no error either. */
+	assert_int_equal(vtpm_backend_startup(t.backend, 0, &rc), 0);
+	assert_int_equal(vtpm_backend_startup(t.backend, 0x8, &rc), -EINVAL);
+
+	tpm2_pcr_extend_sha256(&c, TEST_PCR, zeros);
+	assert_int_equal(run(&t, &c), 0);
+	/* PCR 16 is not kept by Shutdown(STATE); the static ones are. */
+	tpm2_pcr_extend_sha256(&c, SAVED_PCR, zeros);
+	assert_int_equal(run(&t, &c), 0);
+	tpm_close(&t);
+
+	/* Resuming the saved volatile state: the TPM is running already. */
+	tpm_open(&t, VTPM_LIBTPMS_RESUME);
+	assert_int_equal(vtpm_backend_startup(t.backend, VTPM_STARTUP_STATE, &rc), 0);
+	read_pcr(&t, pcr);
+	assert_memory_equal(pcr, pcr_after_zero_extend, 32);
+
+	/* TPM2_Shutdown(STATE), then a start without the snapshot: STATE resumes. */
+	tpm2_shutdown(&c, TPM2_SU_STATE);
+	assert_int_equal(run(&t, &c), 0);
+	tpm_close(&t);
+	tpm_open(&t, 0);
+	assert_int_equal(vtpm_backend_startup(t.backend, VTPM_STARTUP_STATE, &rc), 0);
+	read_pcr_n(&t, SAVED_PCR, pcr);
+	assert_memory_equal(pcr, pcr_after_zero_extend, 32);
+	tpm_close(&t);
+
+	/* Nothing saved to resume: a fresh start, PCRs reset. */
+	tpm_open(&t, 0);
+	assert_int_equal(vtpm_backend_startup(t.backend, VTPM_STARTUP_STATE, &rc), 0);
+	read_pcr_n(&t, SAVED_PCR, pcr);
+	assert_memory_equal(pcr, zeros, 32);
+	tpm_close(&t);
+}
+
+/* An emulator that fails every command, as a TPM in failure mode does. */
+static int failing_start(void *data)
+{
+	return 0;
+}
+
+static int failing_process(void *data, const uint8_t *cmd, size_t cmd_len, uint8_t locality,
+			   uint8_t *resp, size_t resp_size, size_t *resp_len)
+{
+	*resp_len = vtpm_wire_build_response(VTPM_VERSION_2, TPM2_RC_FAILURE, resp);
+	return 0;
+}
+
+static void test_startup_failure_is_reported(void **state)
+{
+	static const struct vtpm_backend_ops ops = {
+		.size = sizeof(ops),
+		.start = failing_start,
+		.process = failing_process,
+		.shutdown = failing_start,
+	};
+	struct vtpm_ctx *ctx;
+	struct vtpm_backend *b;
+	uint32_t rc = 0;
+
+	assert_int_equal(vtpm_ctx_new(&ctx), 0);
+	vtpm_ctx_set_log_priority(ctx, LOG_CRIT);
+	assert_int_equal(vtpm_backend_new(ctx, VTPM_VERSION_2, &ops, NULL, &b), 0);
+	assert_int_equal(vtpm_backend_startup(b, 0, &rc), -EPROTO);
+	assert_int_equal(rc, TPM2_RC_FAILURE);
+	vtpm_backend_unref(b);
+	vtpm_ctx_unref(ctx);
+}
+
+static void test_tpm12_startup(void **state)
+{
+	/* TPM_SaveState (TPM 1.2 Main Part 3, 3.3) and TPM_GetRandom (13.6). */
+	static const uint8_t save_state[] = { 0x00, 0xc1, 0, 0, 0, 10, 0, 0, 0, 0x98 };
+	static const uint8_t get_random[] = { 0x00, 0xc1, 0, 0, 0, 14, 0, 0, 0, 0x46, 0, 0, 0, 8 };
+	uint8_t resp[VTPM_BUFFER_SIZE];
+	struct vtpm_ctx *ctx;
+	struct vtpm_backend *b;
+	uint32_t rc = 1;
+	size_t len;
+
+	assert_int_equal(vtpm_ctx_new(&ctx), 0);
+	assert_int_equal(vtpm_backend_new_libtpms(ctx, VTPM_VERSION_1_2, state_dir, 0, &b), 0);
+	/* ST_STATE with nothing saved would put a TPM 1.2 into failure mode. */
+	assert_int_equal(vtpm_backend_startup(b, VTPM_STARTUP_STATE, &rc), 0);
+	assert_int_equal(rc, 0);
+	assert_int_equal(vtpm_backend_process(b, get_random, sizeof(get_random), 0, resp,
+					      sizeof(resp), &len), 0);
+	assert_int_equal(resp_rc(resp), 0);
+	assert_int_equal(vtpm_backend_process(b, save_state, sizeof(save_state), 0, resp,
+					      sizeof(resp), &len), 0);
+	assert_int_equal(resp_rc(resp), 0);
+	assert_int_equal(vtpm_backend_shutdown(b), 0);
+	/* With a TPM_SaveState blob, ST_STATE resumes it. */
+	assert_int_equal(vtpm_backend_startup(b, VTPM_STARTUP_STATE, &rc), 0);
+	assert_int_equal(vtpm_backend_process(b, get_random, sizeof(get_random), 0, resp,
+					      sizeof(resp), &len), 0);
+	assert_int_equal(resp_rc(resp), 0);
+	/* Started already: accepted. */
+	assert_int_equal(vtpm_backend_startup(b, 0, &rc), 0);
+	vtpm_backend_unref(b);
+	vtpm_ctx_unref(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +457,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_damaged_state_refuses_to_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tpm12_starts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_startup_before_the_kernel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_startup_failure_is_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tpm12_startup, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -248,6 +248,44 @@ enum vtpm_version vtpm_backend_get_version(const struct vtpm_backend *backend);
 int vtpm_backend_start(struct vtpm_backend *backend);
 
 /**
+ * Flags for vtpm_backend_startup().
+ * @VTPM_STARTUP_STATE: resume rather than start fresh: TPM2_Startup(STATE)
+ *	(a TPM 2 that holds no state from TPM2_Shutdown(STATE) is then
+ *	started with CLEAR), or for TPM 1.2 TPM_Startup(ST_STATE) when a
+ *	TPM_SaveState blob exists (else ST_CLEAR).  Pair it with
+ *	VTPM_LIBTPMS_RESUME.
+ */
+#define VTPM_STARTUP_STATE (1u << 0)
+
+/**
+ * vtpm_backend_startup - power the TPM on and start it, as firmware would
+ * @flags: 0 (TPM2_Startup(CLEAR) / TPM_Startup(ST_CLEAR)) or VTPM_STARTUP_STATE
+ * @tpm_rc: if not NULL, receives the TPM return code of the command that
+ *	failed, or 0
+ *
+ * Starts the backend if it is off (vtpm_backend_start()), then sends the
+ * start-up command and the self test (TPM2_SelfTest(fullTest=YES), or
+ * TPM_ContinueSelfTest for TPM 1.2) through it.  A TPM that is running
+ * already (it resumed saved volatile state, or an external emulator kept
+ * running) answers Startup with TPM_RC_INITIALIZE / TPM_INVALID_POSTINIT,
+ * which is accepted.
+ *
+ * Call it before vtpm_device_new() whenever the TPM is served through the
+ * proxy driver: the kernel starts an unstarted TPM itself while it
+ * registers the chip, under time limits (750 ms for TPM2_Startup, 2 s for
+ * the self test) that a loaded host misses, and then removes the device.
+ * A started TPM answers the kernel's registration commands at once, and a
+ * failing one is found before any device exists.  Do not call it where the
+ * client brings its own firmware (a VM's firmware sends Startup itself).
+ *
+ * Returns: 0; -EPROTO if the TPM answered with an error (see @tpm_rc);
+ * -EBADMSG for a malformed response; -EINVAL for unknown @flags; an error
+ * of vtpm_backend_start(); or the backend's negative errno.  The backend
+ * stays running after an error; shut it down or unref it.
+ */
+int vtpm_backend_startup(struct vtpm_backend *backend, unsigned int flags, uint32_t *tpm_rc);
+
+/**
  * vtpm_backend_shutdown - power the TPM off cleanly and save its state.
  * A no-op if it is not running.  Returns 0 or a negative errno.
  */
