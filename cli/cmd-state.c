@@ -19,10 +19,13 @@ static void state_usage(FILE *f)
 		"checksummed file, or back.  SOCKET is the control channel of a running vTPM\n"
 		"('vtpmctl create --ctrl') or of swtpm: export leaves it running; import\n"
 		"stops it, loads the state and starts it again on that state.  With\n"
-		"--state-dir the state directory of a stopped TPM is used directly.\n\n"
+		"--state-dir the state directory of a stopped TPM is used directly.  An\n"
+		"import first checks that the state is of the TPM's family and that a TPM\n"
+		"starts on it, and keeps the previous state if the TPM does not.\n\n"
 		"Options:\n"
 		"  --state-dir DIR  a state directory (swtpm's layout) instead of SOCKET\n"
-		"  --tpm12          the TPM is a TPM 1.2 (with --state-dir; default TPM 2)\n"
+		"  --tpm12          the TPM is a TPM 1.2 (export with --state-dir; default\n"
+		"                   TPM 2; an import takes the family from FILE)\n"
 		"  --key OPTIONS    the FILE is (to be) encrypted with this key, and so is the\n"
 		"                   state in --state-dir: swtpm's --key options, see vtpmctl(1)\n"
 		"  --timeout SEC    wait at most SEC seconds per control command (default 10)\n"
@@ -75,13 +78,43 @@ static int export_state(struct vtpm_ctx *ctx, const char *sock, const char *dir,
 	return r;
 }
 
+/* One line that says why an import was refused, and that nothing is lost. */
+static void explain_import_error(int r, const char *file, const char *into, uint32_t tpm_rc)
+{
+	switch (r) {
+	case -EINVAL:
+		log_error("cannot import %s into %s: the state is of the other TPM family; "
+			  "nothing was changed", file, into);
+		break;
+	case -EIO:
+		log_error("cannot import %s into %s: the TPM refuses the state in it (damaged "
+			  "or incompatible); the TPM keeps its previous state", file, into);
+		break;
+	case -EPROTO:
+		log_error("cannot import %s into %s: the TPM fails its start-up on it (TPM "
+			  "return code 0x%x); the TPM keeps its previous state", file, into, tpm_rc);
+		break;
+	case -EBUSY:
+		log_error("cannot import %s into %s: the TPM is running; stop it first or use "
+			  "its control channel", file, into);
+		break;
+	case -ENOKEY:
+	case -EKEYREJECTED:
+	case -EMEDIUMTYPE:
+	case -ENOTSUP:
+		explain_state_error(r, into);
+		break;
+	default:
+		log_error("importing %s into %s failed: %s", file, into, strerror(-r));
+	}
+}
+
 static int import_state(struct vtpm_ctx *ctx, const char *sock, const char *dir,
-			enum vtpm_version version, int timeout_ms, struct vtpm_state_key *key,
-			const char *file)
+			int timeout_ms, struct vtpm_state_key *key, const char *file)
 {
 	struct vtpm_ctrl_client *client = NULL;
-	struct vtpm_backend *backend = NULL;
 	struct vtpm_state *state = NULL;
+	uint32_t tpm_rc = 0;
 	int r;
 
 	r = vtpm_state_read_file_with_key(ctx, file, key, &state);
@@ -94,16 +127,9 @@ static int import_state(struct vtpm_ctx *ctx, const char *sock, const char *dir,
 			  strerror(-r));
 		return r;
 	}
+	/* The family, whether the state loads, and a roll-back: the library's. */
 	if (dir) {
-		if (vtpm_state_get_version(state) != version)
-			version = vtpm_state_get_version(state);
-		/* The directory's state must open with the key before it is replaced. */
-		r = open_dir(ctx, dir, version, key, &backend);
-		if (r < 0) {
-			vtpm_state_unref(state);
-			return r;
-		}
-		r = vtpm_state_to_backend(state, backend);
+		r = vtpm_state_import_dir(state, dir, key, &tpm_rc);
 	} else {
 		r = vtpm_ctrl_client_new(ctx, sock, timeout_ms, &client);
 		if (r < 0) {
@@ -111,12 +137,11 @@ static int import_state(struct vtpm_ctx *ctx, const char *sock, const char *dir,
 			vtpm_state_unref(state);
 			return r;
 		}
-		r = vtpm_state_to_ctrl(state, client);
+		r = vtpm_state_import_ctrl(state, client, &tpm_rc);
 	}
 	if (r < 0)
-		log_error("importing %s into %s failed: %s", file, dir ? dir : sock, strerror(-r));
+		explain_import_error(r, file, dir ? dir : sock, tpm_rc);
 	vtpm_state_unref(state);
-	vtpm_backend_unref(backend);
 	vtpm_ctrl_client_unref(client);
 	return r;
 }
@@ -200,7 +225,7 @@ int cmd_state(int argc, char *argv[])
 	if (strcmp(action, "export") == 0)
 		r = export_state(ctx, sock, dir, version, (int)timeout_s * 1000, key, file);
 	else
-		r = import_state(ctx, sock, dir, version, (int)timeout_s * 1000, key, file);
+		r = import_state(ctx, sock, dir, (int)timeout_s * 1000, key, file);
 	vtpm_state_key_unref(key);
 	vtpm_ctx_unref(ctx);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;

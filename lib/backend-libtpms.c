@@ -13,7 +13,9 @@
 #include <libtpms/tpm_library.h>
 #include <libtpms/tpm_nvfilename.h>
 #include <libtpms/tpm_tis.h>
+#include <fcntl.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "state-dir.h"
 #include "vtpm-internal.h"
@@ -321,6 +323,26 @@ static const struct vtpm_backend_ops libtpms_ops = {
 	.store_volatile = libtpms_store_volatile,
 };
 
+/*
+ * libtpms prints its own errors ("Entering failure mode ...") to stderr
+ * unless given another fd.  A context that logs no errors (a CLI that
+ * explains failures in one line of its own) wants them quiet too.  Decided
+ * here, before any sandbox, since it needs an open.
+ */
+static void route_libtpms_errors(struct vtpm_ctx *ctx)
+{
+	static int null_fd = -1;
+
+	if (vtpm_ctx_get_log_priority(ctx) >= LOG_ERR) {
+		TPMLIB_SetDebugFD(-1);
+		return;
+	}
+	if (null_fd < 0)
+		null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null_fd >= 0)
+		TPMLIB_SetDebugFD(null_fd);
+}
+
 /* The constructor; @check reads the state present before it returns. */
 static int new_libtpms(struct vtpm_ctx *ctx, const struct vtpm_libtpms_options *o, bool check,
 		       struct vtpm_backend **backend)
@@ -344,6 +366,7 @@ static int new_libtpms(struct vtpm_ctx *ctx, const struct vtpm_libtpms_options *
 	b->ctx = vtpm_ctx_ref(ctx);
 	b->version = o->version;
 	b->resume = o->flags & VTPM_LIBTPMS_RESUME;
+	route_libtpms_errors(ctx);
 
 	r = vtpm_state_dir_open(ctx, o->state_dir, o->version, &b->state_dir);
 	if (r < 0)

@@ -413,8 +413,13 @@ VTPM_EXPORT int vtpm_state_to_backend(const struct vtpm_state *state, struct vtp
 	return 0;
 }
 
+struct vtpm_ctx *vtpm_state_get_ctx(const struct vtpm_state *state)
+{
+	return state->ctx;
+}
+
 /* The TPM family from CMD_GET_INFO's TPMSpecification object. */
-static int ask_version(struct vtpm_ctrl_client *client, enum vtpm_version *version)
+int vtpm_state_ask_version(struct vtpm_ctrl_client *client, enum vtpm_version *version)
 {
 	/* swtpm's SWTPM_INFO_TPMSPECIFICATION (tpm_ioctl.h). */
 	const uint64_t info_tpm_specification = 1;
@@ -441,7 +446,7 @@ VTPM_EXPORT int vtpm_state_from_ctrl(struct vtpm_ctx *ctx, struct vtpm_ctrl_clie
 	int r;
 
 	if (!version) {
-		r = ask_version(client, &version);
+		r = vtpm_state_ask_version(client, &version);
 		if (r < 0) {
 			err(ctx, "cannot tell the TPM family through the control channel: %s",
 			    strerror(-r));

@@ -63,6 +63,13 @@ int vtpm_backend_get_established(struct vtpm_backend *backend, int *established)
 int vtpm_backend_reset_established(struct vtpm_backend *backend, uint8_t locality);
 int vtpm_backend_store_volatile(struct vtpm_backend *backend);
 
+/* ---- state-file.c: for state-import.c ---- */
+
+/* The context the state was made with (not referenced). */
+struct vtpm_ctx *vtpm_state_get_ctx(const struct vtpm_state *state);
+/* The TPM family behind a control channel, from CMD_GET_INFO. */
+int vtpm_state_ask_version(struct vtpm_ctrl_client *client, enum vtpm_version *version);
+
 /* ---- relay.c: for the control channel ---- */
 
 void vtpm_relay_set_locality(struct vtpm_relay *relay, uint8_t locality);

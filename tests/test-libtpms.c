@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -448,6 +449,127 @@ static void test_tpm12_startup(void **state)
 	vtpm_ctx_unref(ctx);
 }
 
+/* A TPM 2 manufactured in state_dir, and its permanent blob file's bytes. */
+static void make_tpm2(uint8_t **perm_file, size_t *perm_len)
+{
+	char path[256];
+	struct tpm t;
+	FILE *f;
+
+	tpm_open(&t, 0);
+	assert_int_equal(vtpm_backend_startup(t.backend, 0, NULL), 0);
+	tpm_close(&t);
+	snprintf(path, sizeof(path), "%s/tpm2-00.permall", state_dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	*perm_file = malloc(1 << 20);
+	*perm_len = fread(*perm_file, 1, 1 << 20, f);
+	fclose(f);
+	assert_true(*perm_len > 1000);
+}
+
+static void assert_permall_is(const uint8_t *want, size_t want_len)
+{
+	uint8_t *got = malloc(1 << 20);
+	char path[256];
+	size_t len;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/tpm2-00.permall", state_dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	len = fread(got, 1, 1 << 20, f);
+	fclose(f);
+	assert_int_equal(len, want_len);
+	assert_memory_equal(got, want, want_len);
+	free(got);
+}
+
+/* The state the directory's TPM exports, with its permanent blob cut or changed. */
+static struct vtpm_state *damaged_state(struct vtpm_ctx *ctx, bool truncate)
+{
+	struct vtpm_backend *b;
+	struct vtpm_state *st, *bad;
+	const uint8_t *perm;
+	uint8_t *copy;
+	size_t len;
+
+	assert_int_equal(vtpm_backend_new_libtpms(ctx, VTPM_VERSION_2, state_dir, 0, &b), 0);
+	assert_int_equal(vtpm_state_from_backend(b, &st), 0);
+	vtpm_backend_unref(b);
+	assert_int_equal(vtpm_state_get_blob(st, VTPM_STATE_PERMANENT, &perm, &len), 0);
+	copy = malloc(len);
+	memcpy(copy, perm, len);
+	if (truncate)
+		len /= 2;
+	else
+		memset(copy + 16, 0xff, 64);
+	assert_int_equal(vtpm_state_new(ctx, VTPM_VERSION_2, &bad), 0);
+	assert_int_equal(vtpm_state_set_blob(bad, VTPM_STATE_PERMANENT, copy, len), 0);
+	free(copy);
+	vtpm_state_unref(st);
+	return bad;
+}
+
+static void test_import_keeps_identity(void **state)
+{
+	struct vtpm_state *st, *other;
+	struct vtpm_backend *b;
+	struct vtpm_ctx *ctx;
+	const uint8_t *perm;
+	uint8_t *before;
+	size_t before_len, len;
+	uint32_t rc;
+	char file[300];
+
+	make_tpm2(&before, &before_len);
+	assert_int_equal(vtpm_ctx_new(&ctx), 0);
+	vtpm_ctx_set_log_priority(ctx, LOG_CRIT);
+
+	/* A TPM 1.2 state into a TPM 2's directory: refused before anything. */
+	assert_int_equal(vtpm_backend_new_libtpms(ctx, VTPM_VERSION_2, state_dir, 0, &b), 0);
+	assert_int_equal(vtpm_state_from_backend(b, &st), 0);
+	vtpm_backend_unref(b);
+	assert_int_equal(vtpm_state_get_blob(st, VTPM_STATE_PERMANENT, &perm, &len), 0);
+	assert_int_equal(vtpm_state_new(ctx, VTPM_VERSION_1_2, &other), 0);
+	assert_int_equal(vtpm_state_set_blob(other, VTPM_STATE_PERMANENT, perm, len), 0);
+	assert_int_equal(vtpm_state_import_dir(other, state_dir, NULL, &rc), -EINVAL);
+	assert_permall_is(before, before_len);
+	vtpm_state_unref(other);
+
+	/* Damaged content under a valid file checksum: refused, nothing changed. */
+	for (int truncate = 0; truncate <= 1; truncate++) {
+		struct vtpm_state *bad = damaged_state(ctx, truncate), *read_back;
+		int r;
+
+		snprintf(file, sizeof(file), "%s.state", state_dir);
+		assert_int_equal(vtpm_state_write_file(bad, file), 0);
+		assert_int_equal(vtpm_state_read_file(ctx, file, &read_back), 0);
+		unlink(file);
+		r = vtpm_state_import_dir(read_back, state_dir, NULL, &rc);
+		assert_true(r == -EIO || r == -EPROTO);
+		assert_permall_is(before, before_len);
+		/* Without the check before: the failed start rolls back. */
+		assert_int_equal(vtpm_backend_new_libtpms(ctx, VTPM_VERSION_2, state_dir, 0, &b), 0);
+		r = vtpm_state_import_backend(read_back, b, &rc);
+		assert_true(r == -EIO || r == -EPROTO);
+		vtpm_backend_unref(b);
+		assert_permall_is(before, before_len);
+		vtpm_state_unref(read_back);
+		vtpm_state_unref(bad);
+	}
+
+	/* The TPM still starts, and a good state imports. */
+	assert_int_equal(vtpm_state_check(st, &rc), 0);
+	assert_int_equal(vtpm_state_import_dir(st, state_dir, NULL, &rc), 0);
+	assert_int_equal(vtpm_backend_new_libtpms(ctx, VTPM_VERSION_2, state_dir, 0, &b), 0);
+	assert_int_equal(vtpm_backend_startup(b, 0, &rc), 0);
+	vtpm_backend_unref(b);
+	vtpm_state_unref(st);
+	vtpm_ctx_unref(ctx);
+	free(before);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -460,6 +582,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_startup_before_the_kernel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_startup_failure_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tpm12_startup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_keeps_identity, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

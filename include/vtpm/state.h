@@ -194,6 +194,77 @@ int vtpm_state_from_ctrl(struct vtpm_ctx *ctx, struct vtpm_ctrl_client *client,
  */
 int vtpm_state_to_ctrl(const struct vtpm_state *state, struct vtpm_ctrl_client *client);
 
+/**
+ * vtpm_state_check - whether a TPM starts on @state: it is loaded into a
+ * scratch libtpms TPM (in a temporary directory under $TMPDIR or /tmp,
+ * removed afterwards) and started up as vtpm_backend_startup() does
+ * @tpm_rc: if not NULL, the TPM return code of a failed start-up, or 0
+ *
+ * Returns: 0; -EIO if libtpms refuses the state (damaged content, even
+ * under a valid file checksum, or from an incompatible version); -EPROTO
+ * if the TPM fails its start-up on it; -EBUSY if this process already runs
+ * a libtpms TPM; or a negative errno from the temporary directory.
+ */
+int vtpm_state_check(const struct vtpm_state *state, uint32_t *tpm_rc);
+
+/**
+ * vtpm_state_import_backend - replace the state of a backend that is off,
+ * keeping the old one unless the TPM starts up on the new one
+ * @tpm_rc: as for vtpm_state_check()
+ *
+ * The old blobs are read first; the new ones are stored and the TPM is
+ * powered on (vtpm_backend_start(), not started up, so the permanent blob
+ * stays as imported) and off again, which saves a volatile blob.  If the
+ * power-on fails, the old blobs are stored back; blobs the old state
+ * lacked are not removed then.  Check the state first with
+ * vtpm_state_check() where a start-up failure matters.
+ *
+ * Returns: 0; -EINVAL if the TPM families differ (nothing is changed);
+ * -EBUSY while the backend runs; the error of vtpm_backend_start() (-EIO:
+ * libtpms refuses the state) after the old state was restored; or another
+ * negative errno.
+ */
+int vtpm_state_import_backend(const struct vtpm_state *state, struct vtpm_backend *backend,
+			      uint32_t *tpm_rc);
+
+/**
+ * vtpm_state_import_dir - import @state into the state directory of a TPM
+ * that is not running, as "vtpmctl state import --state-dir" does
+ *
+ * @key: NULL for plain state files, or the key the directory's state is
+ *	encrypted with (see struct vtpm_libtpms_options)
+ *
+ * Refuses a directory that holds the other family's TPM, then checks the
+ * state with vtpm_state_check() before the directory is touched, then
+ * opens the directory as vtpm_backend_new_libtpms_opts() does (its present
+ * state must open with @key) and imports with vtpm_state_import_backend().
+ * The process must not run a libtpms TPM.
+ *
+ * Returns: 0; -EINVAL for a directory of the other TPM family; the errors
+ * of vtpm_state_check(), vtpm_backend_new_libtpms_opts() (-ENOKEY,
+ * -EKEYREJECTED, ...) and vtpm_state_import_backend() (-EBUSY also when
+ * the directory is in use).
+ */
+int vtpm_state_import_dir(const struct vtpm_state *state, const char *state_dir,
+			  struct vtpm_state_key *key, uint32_t *tpm_rc);
+
+/**
+ * vtpm_state_import_ctrl - import through a control channel without
+ * risking the TPM's identity
+ *
+ * Asks the TPM's family (CMD_GET_INFO) and refuses another one; checks the
+ * state with vtpm_state_check() in this process; exports the running
+ * TPM's current state; then imports as vtpm_state_to_ctrl() does, and if
+ * the TPM refuses the new state, imports the old one again.
+ *
+ * Returns: 0; -EINVAL if the families differ; the errors of
+ * vtpm_state_check(); an error of exporting the current state (the TPM
+ * must be running); or of vtpm_state_to_ctrl() (-EIO: the TPM refused the
+ * state and runs on its previous one again).
+ */
+int vtpm_state_import_ctrl(const struct vtpm_state *state, struct vtpm_ctrl_client *client,
+			   uint32_t *tpm_rc);
+
 #ifdef __cplusplus
 }
 #endif
