@@ -6,7 +6,7 @@ set -eu
 packages="
 autoconf automake libtool pkg-config make gcc
 libtpms-dev libcap-ng-dev libjson-c-dev libcmocka-dev libseccomp-dev libssl-dev openssl
-valgrind clang groff-base python3 python3-jsonschema jq file
+valgrind clang groff-base python3 python3-jsonschema jq file abigail-tools
 tpm2-tools swtpm swtpm-tools runc crun podman conmon lxc busybox-static
 qemu-system-x86 qemu-utils kmod cpio xz-utils zstd
 golang-github-opencontainers-specs-dev

@@ -9,12 +9,13 @@
 # Added symbols go to a new node in lib/libvtpm.sym once LIBVTPM_1 is
 # released.
 set -eu
+. "$abs_top_srcdir/tests/skip.sh"
 so=$abs_top_builddir/lib/.libs/libvtpm.so
 baseline=$abs_top_srcdir/abi/libvtpm.abi
 headers=$abs_top_srcdir/include/vtpm
 
 command -v abidw >/dev/null && command -v abidiff >/dev/null ||
-	{ echo "SKIP: abidw/abidiff not installed (Debian: abigail-tools)"; exit 77; }
+	skip "abidw/abidiff not installed (Debian: abigail-tools)"
 [ -f "$so" ] || { echo "FAIL: $so not built"; exit 1; }
 
 # Only types reachable from the public headers, no build paths, so the

@@ -3,7 +3,8 @@
 # vtpm_* names, each one defined, each one declared in a public header,
 # and nothing defined with default visibility that the script leaves out.
 set -eu
-command -v nm >/dev/null || { echo "SKIP: nm not installed"; exit 77; }
+. "$abs_top_srcdir/tests/skip.sh"
+command -v nm >/dev/null || skip "nm not installed"
 so=$abs_top_builddir/lib/.libs/libvtpm.so
 sym=$abs_top_srcdir/lib/libvtpm.sym
 [ -f "$so" ] || { echo "FAIL: $so not built"; exit 1; }

@@ -3,7 +3,8 @@
 # compare COMPREPLY.  Also checks that it offers every subcommand vtpmctl
 # knows and every long option of 'vtpmctl create --help'.
 set -eu
-command -v bash >/dev/null || { echo "SKIP: bash not installed"; exit 77; }
+. "$abs_top_srcdir/tests/skip.sh"
+command -v bash >/dev/null || skip "bash not installed"
 exec bash -s "$abs_top_srcdir/contrib/completion/vtpmctl" "$VTPMCTL" <<'BASH'
 set -u
 source "$1"

@@ -9,7 +9,8 @@ set -eu
 make=${MAKE:-make}
 pkg_config=${PKG_CONFIG:-pkg-config}
 cc=${CC:-cc}
-command -v "$pkg_config" >/dev/null || { echo "SKIP: pkg-config not installed"; exit 77; }
+. "$abs_top_srcdir/tests/skip.sh"
+command -v "$pkg_config" >/dev/null || skip "pkg-config not installed"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 dest=$tmp/dest

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Every manual page formats without a groff warning.
 set -eu
-command -v groff >/dev/null || { echo "SKIP: groff not installed"; exit 77; }
+. "$abs_top_srcdir/tests/skip.sh"
+command -v groff >/dev/null || skip "groff not installed"
 status=0
 for page in $MANPAGES; do
 	out=$(groff -t -man -ww -z "$abs_top_srcdir/$page" 2>&1) || status=1

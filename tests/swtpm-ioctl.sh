@@ -6,7 +6,8 @@
 set -eu
 
 server=${abs_top_builddir:-.}/tests/ctrl-server
-command -v swtpm_ioctl >/dev/null 2>&1 || { echo "SKIP: swtpm_ioctl not installed"; exit 77; }
+. "$abs_top_srcdir/tests/skip.sh"
+command -v swtpm_ioctl >/dev/null 2>&1 || skip "swtpm_ioctl not installed"
 [ -x "$server" ] || { echo "ERROR: $server not built"; exit 99; }
 
 fail() { echo "FAIL: $*"; exit 1; }

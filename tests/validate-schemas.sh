@@ -4,18 +4,18 @@
 # golang-github-container-orchestrated-devices-container-device-interface-dev;
 # OCI_SCHEMAS and CDI_SCHEMAS point elsewhere).  Needs python3-jsonschema.
 set -u
+. "$abs_top_srcdir/tests/skip.sh"
 gocode=/usr/share/gocode/src/github.com
 oci_schemas=${OCI_SCHEMAS:-$gocode/opencontainers/runtime-spec/schema}
 cdi_schemas=${CDI_SCHEMAS:-$gocode/container-orchestrated-devices/container-device-interface/schema}
 for f in "$oci_schemas/config-schema.json" "$cdi_schemas/schema.json"; do
-	[ -r "$f" ] || { echo "SKIP: $f missing (see scripts/install-deps.sh)"; exit 77; }
+	[ -r "$f" ] || skip "$f missing (see scripts/install-deps.sh)"
 done
 vtpmctl=$VTPMCTL
 python=/usr/bin/python3
 [ -x "$python" ] || python=python3
 if ! "$python" -c 'import jsonschema' 2>/dev/null; then
-	echo "SKIP: python3 jsonschema not installed (Debian: python3-jsonschema)"
-	exit 77
+	skip "python3 jsonschema not installed (Debian: python3-jsonschema)"
 fi
 
 tmp=$(mktemp -d)
