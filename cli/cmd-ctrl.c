@@ -39,8 +39,8 @@ static void explain(const char *what, struct vtpm_ctrl_client *client, int r)
 	else if (r == -ENOENT || r == -ECONNREFUSED)
 		log_error("%s: nobody serves that control socket: is the vTPM running?", what);
 	else if (r == -EPERM)
-		log_error("%s: the process serving that socket runs as another user (not us, root "
-			  "or the owner of its directory): refusing to talk to it", what);
+		log_error("%s: the process serving that socket runs as another user, in a "
+			  "directory others may write to: refusing to talk to it", what);
 	else
 		log_error("%s: %s", what, strerror(-r));
 }

@@ -174,9 +174,11 @@ static int wait_fd(int fd, short events, int64_t deadline)
 
 /*
  * Whether the peer of the connected Unix socket @fd may be trusted with
- * what we send: ourselves, root, or the owner of the directory that holds
- * the socket (who decides what is at that path anyway).  Anybody else
- * took over the name, e.g. in a directory others may write to.
+ * what we send: ourselves or root; or anyone, when the directory that
+ * holds the socket is writable by its owner alone and that owner is the
+ * peer, root or ourselves (who decided what is at that path: a server
+ * that dropped to its own user, say).  Otherwise somebody may have taken
+ * over the name, e.g. in a directory others may write to.
  */
 static int check_unix_peer(int fd, const struct vtpm_sockaddr *sa)
 {
@@ -195,7 +197,9 @@ static int check_unix_peer(int fd, const struct vtpm_sockaddr *sa)
 		strcpy(dir, ".");
 	else
 		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
-	if (stat(dir, &st) == 0 && st.st_uid == cred.uid)
+	if (stat(dir, &st) < 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return -EPERM;
+	if (st.st_uid == cred.uid || st.st_uid == 0 || st.st_uid == geteuid())
 		return 0;
 	return -EPERM;
 }

@@ -898,7 +898,15 @@ static void test_client_checks_unix_peer(void **state)
 
 	assert_int_equal(vtpm_ctrl_client_new(f->ctx, addr, 300, &client), 0);
 	assert_int_equal(vtpm_ctrl_client_get_capability(client, &caps), -EPERM);
+	/* Writable by root alone: root put that server there (one that dropped
+	 * to its own user, say), so it is trusted. */
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(vtpm_ctrl_client_get_capability(client, &caps), -ETIMEDOUT);
+	/* Writable by its group: anyone in it could have swapped the socket. */
+	assert_int_equal(chmod(dir, 0775), 0);
+	assert_int_equal(vtpm_ctrl_client_get_capability(client, &caps), -EPERM);
 	/* The directory's owner decides what is in it: its server is trusted. */
+	assert_int_equal(chmod(dir, 0755), 0);
 	assert_int_equal(chown(dir, nobody, (gid_t)-1), 0);
 	assert_int_equal(vtpm_ctrl_client_get_capability(client, &caps), -ETIMEDOUT);
 	vtpm_ctrl_client_unref(client);

@@ -193,9 +193,9 @@ int vtpm_backend_new_libtpms_opts(struct vtpm_ctx *ctx, const struct vtpm_libtpm
  * fails again gets a TPM failure response from the relay.
  *
  * Prefer Unix sockets: every connection, reconnections included, checks
- * that the process listening runs as the caller's effective uid, as root,
- * or as the owner of the socket's directory (else the command fails and the
- * relay answers with a TPM failure).  A TCP port has no such owner: once
+ * the process listening as vtpm_ctrl_client_new() describes (the caller's
+ * effective uid, root, or a directory only a trusted owner can write; else
+ * the command fails and the relay answers with a TPM failure).  A TCP port has no such owner: once
  * swtpm exits, any local user can listen on it and receive the TPM commands
  * (and answer them), which is why TCP needs the "unauthenticated-tcp:"
  * scheme.  Every response's length is checked against the caller's buffer

@@ -208,9 +208,11 @@ struct vtpm_ctrl_client;
  * Nothing is connected here: each command opens its own connection and
  * closes it when done, because swtpm serves one control client at a time
  * and lets every other wait for as long as one stays connected.  On a Unix
- * socket the server must run as the caller's effective uid, as root, or as
- * the owner of the directory holding the socket (SO_PEERCRED); anyone else
- * took the name over, and the command fails with -EPERM before a byte is
+ * socket the server (SO_PEERCRED) must run as the caller's effective uid or
+ * as root, unless the directory holding the socket is writable by its
+ * owner alone and that owner is the server's uid, root or the caller (who
+ * then decided what is at that path).  Otherwise someone else may have
+ * taken the name over, and the command fails with -EPERM before a byte is
  * sent.  A TCP server cannot be checked so: see VTPM_UNAUTHENTICATED_TCP.
  *
  * Returns: 0; -EINVAL for a bad @address; -EPERM for "tcp:HOST:PORT";
