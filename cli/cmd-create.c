@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "file-util.h"
+#include "macro.h"
 #include "vtpmctl.h"
 
 #define DEFAULT_REGISTER_TIMEOUT_S 30
@@ -30,6 +31,7 @@ struct create_options {
 	bool daemon;
 	bool verbose;
 	bool sandbox;
+	bool standalone; /* --standalone: never the vtpmctl daemon's */
 	struct container_opts container;
 	const char *ctrl;	 /* --ctrl address, or NULL */
 	const char *key;	 /* --key options, or NULL */
@@ -83,6 +85,12 @@ static void create_usage(FILE *f)
 		"  --user USER         serve as USER (name or number) once the device exists\n"
 		"  --group GROUP       serve as GROUP (name or number)\n"
 		"  --no-sandbox        keep capabilities and skip the system call filter\n"
+		"  --standalone        serve the TPM from this process even when a vtpmctl\n"
+		"                      daemon runs (by default one that answers at\n"
+		"                      $VTPMCTL_MANAGER_RUN_DIR, else " VTPM_MANAGER_RUN_DIR ", creates\n"
+		"                      it from a warm spare, unless --backend, --socket,\n"
+		"                      --ctrl, --key, --user, --group, --no-sandbox or\n"
+		"                      --daemon with --pidfile ask for this process)\n"
 		CONTAINER_USAGE
 		"  -v, --verbose       log what the library does\n"
 		"  -h, --help          show this help\n",
@@ -147,7 +155,7 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 {
 	enum { OPT_TPM2 = 256, OPT_TPM12, OPT_STATE_DIR, OPT_RESUME, OPT_DAEMON,
 	       OPT_PIDFILE, OPT_TIMEOUT, OPT_JSON, OPT_USER, OPT_GROUP, OPT_NO_SANDBOX,
-	       OPT_BACKEND, OPT_CTRL, OPT_KEY, OPT_SOCKET };
+	       OPT_BACKEND, OPT_CTRL, OPT_KEY, OPT_SOCKET, OPT_STANDALONE };
 	static const struct option options[] = {
 		{ "tpm2", no_argument, NULL, OPT_TPM2 },
 		{ "tpm12", no_argument, NULL, OPT_TPM12 },
@@ -164,6 +172,7 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 		{ "ctrl", required_argument, NULL, OPT_CTRL },
 		{ "key", required_argument, NULL, OPT_KEY },
 		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "standalone", no_argument, NULL, OPT_STANDALONE },
 		CONTAINER_LONG_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -260,6 +269,9 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 		case OPT_NO_SANDBOX:
 			o->sandbox = false;
 			break;
+		case OPT_STANDALONE:
+			o->standalone = true;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -347,6 +359,7 @@ static void print_device(struct vtpm_device *dev, const struct create_options *o
 
 		json_object_object_add(obj, "state_dir", json_object_new_string(state_dir));
 		json_object_object_add(obj, "pid", json_object_new_int64(pid));
+		json_object_object_add(obj, "served_by", json_object_new_string("standalone"));
 		puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
 							 JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(obj);
@@ -536,6 +549,99 @@ out:
 	return ret;
 }
 
+/* What the daemon's instance cannot do: serve in this process then. */
+static bool managed_eligible(const struct create_options *o)
+{
+	return !o->standalone && !o->swtpm_data && !o->socket && !o->key && !o->ctrl &&
+	       o->uid == (uid_t)-1 && o->gid == (gid_t)-1 && o->sandbox &&
+	       /* the pid file's lock must be held by a process that stops it */
+	       !(o->daemon && o->pidfile);
+}
+
+/*
+ * The warm path: the daemon's instance "create-<pid>", handed to the
+ * container.  With --daemon it stays the daemon's ("vtpmctl destroy NAME"
+ * stops it); else this process holds it until a signal, then takes it
+ * back from the container and destroys it (and a state directory the
+ * daemon chose).  MANAGED_NONE: no daemon answers; else an exit code.
+ */
+static int create_managed(struct vtpm_ctx *ctx, const struct create_options *o,
+			  const char *state_dir, int *pidfile_fd)
+{
+	struct vtpm_instance_options io = {
+		.size = sizeof(io), .version = o->version, .state_dir = state_dir,
+		.backend_flags = o->backend_flags,
+	};
+	struct vtpm_instance_info *info = NULL;
+	struct container_state container = {};
+	struct vtpm_rules *rules;
+	_cleanup_free_ char *own_state = NULL;
+	char name[32];
+	sigset_t stop;
+	int ret = EXIT_FAIL, r;
+
+	snprintf(name, sizeof(name), "create-%ld", (long)getpid());
+	r = managed_create(ctx, name, &io, &info);
+	if (r == MANAGED_NONE)
+		return MANAGED_NONE;
+	if (r < 0)
+		return EXIT_FAIL;
+	if (container_wanted(&o->container)) {
+		r = managed_rules(ctx, info, &rules);
+		if (r < 0) {
+			log_error("cannot describe the nodes of instance %s: %s", name, strerror(-r));
+			goto out;
+		}
+		r = container_attach_rules(ctx, rules, &o->container, &container);
+		if (r < 0)
+			goto out;
+	}
+	if (!state_dir) {
+		own_state = strdup(vtpm_instance_info_get_state_dir(info));
+		if (!own_state)
+			goto out;
+	}
+	if (!o->daemon && o->pidfile && write_pidfile(ctx, o->pidfile, pidfile_fd) < 0)
+		goto out;
+	if (o->json) {
+		struct json_object *obj = managed_to_json(info);
+
+		puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
+							 JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(obj);
+	} else {
+		managed_print(info, stdout);
+	}
+	fflush(stdout);
+	fprintf(stderr, "vtpmctl: served by the vtpmctl daemon as instance %s%s\n", name,
+			o->daemon ? " (stop it with 'vtpmctl destroy')" : "");
+	if (o->daemon) {
+		/* The daemon owns it now, nodes and cgroup rule included. */
+		container.opts.no_revoke = true;
+		ret = EXIT_OK;
+		goto out;
+	}
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
+	while (sigwaitinfo(&stop, NULL) < 0 && errno == EINTR)
+		;
+	ret = EXIT_OK;
+out:
+	container_detach(&container);
+	if (ret != EXIT_OK || !o->daemon) {
+		if (managed_destroy(ctx, name) < 0)
+			ret = EXIT_FAIL;
+		else if (own_state)
+			vtpm_remove_flat_dir(own_state);
+	}
+	vtpm_instance_info_unref(info);
+	return ret;
+}
+
 int cmd_create(int argc, char *argv[])
 {
 	struct create_options o;
@@ -573,6 +679,14 @@ int cmd_create(int argc, char *argv[])
 		goto out;
 	ret = EXIT_FAIL;
 
+	/* No state directory: the daemon's own, removed as a temporary one is. */
+	if (managed_eligible(&o) && !o.state_dir) {
+		ret = create_managed(ctx, &o, NULL, &pidfile_fd);
+		if (ret != MANAGED_NONE)
+			goto out;
+		ret = EXIT_FAIL;
+	}
+
 	state_dir = o.state_dir;
 	if (!state_dir) {
 		if (!mkdtemp(temp_dir)) {
@@ -593,6 +707,21 @@ int cmd_create(int argc, char *argv[])
 		if (r != -EACCES)
 			log_error("cannot prepare state directory %s: %s", state_dir, strerror(-r));
 		goto out;
+	}
+	if (managed_eligible(&o) && o.state_dir) {
+		_cleanup_free_ char *abs = realpath(state_dir, NULL);
+
+		if (!abs) {
+			log_error("cannot resolve state directory %s: %s", state_dir, strerror(errno));
+			goto out;
+		}
+		ret = create_managed(ctx, &o, abs, &pidfile_fd);
+		if (ret != MANAGED_NONE) {
+			/* The daemon's instance has it now: keep what it made. */
+			created_state_dir = created_state_dir && ret != EXIT_OK;
+			goto out;
+		}
+		ret = EXIT_FAIL;
 	}
 
 	if (o.swtpm_data) {

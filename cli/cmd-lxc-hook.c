@@ -59,7 +59,7 @@ int cmd_lxc_hook(int argc, char *argv[])
 		{}
 	};
 	struct hook_dirs dirs = { .run_dir = DEFAULT_LXC_RUN_DIR,
-				  .state_base = DEFAULT_LXC_STATE_BASE };
+				  .state_base = DEFAULT_LXC_STATE_BASE, .prefix = "lxc-" };
 	const char *name, *type, *pid_env, *version = "2";
 	struct container_opts unused = {};
 	char *extra[16];

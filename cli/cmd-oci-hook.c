@@ -157,7 +157,8 @@ int cmd_oci_hook(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	struct hook_dirs dirs = { .run_dir = DEFAULT_OCI_RUN_DIR, .state_base = DEFAULT_OCI_STATE_BASE };
+	struct hook_dirs dirs = { .run_dir = DEFAULT_OCI_RUN_DIR, .state_base = DEFAULT_OCI_STATE_BASE,
+				  .prefix = "oci-" };
 	_cleanup_free_ char *input = NULL;
 	const char *stage, *key = NULL;
 	struct vtpm_oci_state *st = NULL;

@@ -125,18 +125,32 @@ int container_setup_rules(struct vtpm_rules *rules, const struct container_opts 
 int container_attach(struct vtpm_ctx *ctx, struct vtpm_device *dev,
 		     const struct container_opts *c, struct container_state *s)
 {
+	struct vtpm_rules *rules;
 	int r;
 
 	*s = (struct container_state){};
 	if (!container_wanted(c))
 		return 0;
-	s->opts = *c;
-
-	r = vtpm_rules_new_from_device(ctx, dev, &s->rules);
+	r = vtpm_rules_new_from_device(ctx, dev, &rules);
 	if (r < 0) {
 		log_error("cannot describe tpm%u: %s", vtpm_device_get_number(dev), strerror(-r));
 		return r;
 	}
+	return container_attach_rules(ctx, rules, c, s);
+}
+
+int container_attach_rules(struct vtpm_ctx *ctx, struct vtpm_rules *rules,
+			   const struct container_opts *c, struct container_state *s)
+{
+	int r;
+
+	*s = (struct container_state){};
+	if (!container_wanted(c)) {
+		vtpm_rules_unref(rules);
+		return 0;
+	}
+	s->opts = *c;
+	s->rules = rules;
 	r = container_setup_rules(s->rules, c);
 	if (r < 0) {
 		log_error("bad node options: %s", strerror(-r));

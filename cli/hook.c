@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -20,10 +21,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file-util.h"
 #include "macro.h"
 #include "vtpmctl.h"
 
 #define STOP_TIMEOUT_MS 10000
+/* <run_dir>/<name>.instance: the manager's instance a container was given. */
+#define RECORD_SUFFIX ".instance"
 
 static int mkdir_p(const char *path, mode_t mode)
 {
@@ -61,6 +65,84 @@ static int pidfile_path(const struct hook_dirs *dirs, const char *name, char **p
 	return 0;
 }
 
+static int record_path(const struct hook_dirs *dirs, const char *name, char **path)
+{
+	if (asprintf(path, "%s/%s" RECORD_SUFFIX, dirs->run_dir, name) < 0) {
+		*path = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static bool instance_name_ok(const char *s)
+{
+	if (!*s || strlen(s) > VTPM_MANAGER_NAME_MAX || !isalnum((unsigned char)*s))
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("-_.", *s))
+			return false;
+	return true;
+}
+
+/*
+ * The manager's name for container @name: the prefix and as much of the
+ * name as fits (a runtime's ids are often longer; the record maps them,
+ * and a clash of cut names only sends the second container standalone).
+ */
+static bool instance_name(const struct hook_dirs *dirs, const char *name, char *buf, size_t size)
+{
+	if (snprintf(buf, size, "%s%s", dirs->prefix, name) < 0)
+		return false;
+	buf[VTPM_MANAGER_NAME_MAX] = '\0';
+	return instance_name_ok(buf);
+}
+
+/* Read the instance recorded for container @name; -ENOENT if none. */
+static int read_record(const char *record, char *buf, size_t size)
+{
+	int fd = open(record, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return instance_name_ok(buf) ? 0 : -EBADMSG;
+}
+
+/* Destroy the manager's instance recorded for container @name, if any. */
+static int stop_instance(const struct hook_dirs *dirs, const char *name)
+{
+	_cleanup_free_ char *record = NULL;
+	char instance[VTPM_MANAGER_NAME_MAX + 2];
+	struct vtpm_ctx *ctx;
+	int r;
+
+	if (record_path(dirs, name, &record) < 0)
+		return -ENOMEM;
+	r = read_record(record, instance, sizeof(instance));
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		log_error("%s is not a record of an instance: %s", record, strerror(-r));
+		return r;
+	}
+	r = vtpm_ctx_new(&ctx);
+	if (r < 0)
+		return r;
+	quiet_library(ctx, false);
+	/* The instance saves its state and its device goes: the nodes in
+	 * the container are dead, and the runtime removes its cgroup. */
+	r = managed_destroy(ctx, instance);
+	vtpm_ctx_unref(ctx);
+	if (r == 0)
+		unlink(record);
+	return r;
+}
+
 int hook_stop_server(const struct hook_dirs *dirs, const char *name)
 {
 	_cleanup_free_ char *pidfile = NULL;
@@ -71,6 +153,8 @@ int hook_stop_server(const struct hook_dirs *dirs, const char *name)
 		log_error("'%s' is not a usable container name", name ? name : "");
 		return EXIT_FAIL;
 	}
+	if (stop_instance(dirs, name) < 0)
+		return EXIT_FAIL;
 	if (pidfile_path(dirs, name, &pidfile) < 0 || vtpm_ctx_new(&ctx) < 0)
 		return EXIT_FAIL;
 	quiet_library(ctx, false);
@@ -104,11 +188,95 @@ static bool server_running(const char *pidfile)
 	return r == 0;
 }
 
+/* The container options a hook hands on, as "--path" "VALUE" pairs;
+ * -EINVAL for any other (--key: the daemon's instances keep plain state,
+ * so an encrypted one needs a server of our own). */
+static int parse_extra(char **extra, int n_extra, struct container_opts *c)
+{
+	static const struct { const char *name; int opt; } map[] = {
+		{ "--path", CONTAINER_OPT_PATH }, { "--pathrm", CONTAINER_OPT_PATHRM },
+		{ "--uid", CONTAINER_OPT_UID }, { "--gid", CONTAINER_OPT_GID },
+		{ "--mode", CONTAINER_OPT_MODE },
+	};
+
+	for (int i = 0; i + 1 < n_extra; i += 2) {
+		size_t j;
+
+		for (j = 0; j < sizeof(map) / sizeof(map[0]); j++)
+			if (strcmp(extra[i], map[j].name) == 0)
+				break;
+		if (j == sizeof(map) / sizeof(map[0]) ||
+		    container_parse_opt(map[j].opt, extra[i + 1], c) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * The warm path: an instance of the running manager, its nodes placed in
+ * the container and allowed in its cgroup, recorded for poststop.
+ * MANAGED_OK, MANAGED_NONE (serve standalone) or a reported errno.
+ */
+static int start_instance(const struct hook_dirs *dirs, const char *name, pid_t pid,
+			  const char *pid_rootfs, const char *version, char **extra,
+			  int n_extra, const char *state_dir, bool verbose)
+{
+	/* The runtime removes the cgroup and the mount namespace itself. */
+	struct container_opts c = { .pid = pid, .pid_rootfs = pid_rootfs, .no_revoke = true };
+	struct vtpm_instance_options io = {
+		.size = sizeof(io), .state_dir = state_dir,
+		.version = version && strcmp(version, "1.2") == 0 ? VTPM_VERSION_1_2 : VTPM_VERSION_2,
+	};
+	struct vtpm_instance_info *info = NULL;
+	struct container_state cs = {};
+	struct vtpm_rules *rules;
+	_cleanup_free_ char *record = NULL;
+	char instance[VTPM_MANAGER_NAME_MAX + 64];
+	const char *node = "";
+	struct vtpm_ctx *ctx;
+	int r;
+
+	if (!dirs->prefix || parse_extra(extra, n_extra, &c) < 0 ||
+	    !instance_name(dirs, name, instance, sizeof(instance)))
+		return MANAGED_NONE;
+	if (record_path(dirs, name, &record) < 0 || vtpm_ctx_new(&ctx) < 0)
+		return -ENOMEM;
+	quiet_library(ctx, verbose);
+	r = managed_create(ctx, instance, &io, &info);
+	if (r != MANAGED_OK)
+		goto out;
+	r = managed_rules(ctx, info, &rules);
+	if (r < 0)
+		log_error("cannot describe the nodes of instance %s: %s", instance, strerror(-r));
+	else
+		r = container_attach_rules(ctx, rules, &c, &cs);
+	if (r == 0) {
+		r = vtpm_write_file_atomic_path(record, instance, strlen(instance), 0644);
+		if (r < 0)
+			log_error("cannot record instance %s in %s: %s", instance, record,
+				  strerror(-r));
+	}
+	if (r < 0) {
+		cs.opts.no_revoke = false;
+		container_detach(&cs);
+		managed_destroy(ctx, instance);
+		goto out;
+	}
+	container_detach(&cs); /* no_revoke: only lets go of them */
+	vtpm_instance_info_get_node(info, VTPM_NODE_TPM, &node, NULL);
+	fprintf(stderr, "vtpmctl: container %s: %s of instance %s of the vtpmctl daemon\n",
+		name, node, instance);
+out:
+	vtpm_instance_info_unref(info);
+	vtpm_ctx_unref(ctx);
+	return r;
+}
+
 int hook_start_server(const struct hook_dirs *dirs, const char *name, pid_t pid,
 		      const char *pid_rootfs, const char *version, char **extra, int n_extra,
 		      bool verbose)
 {
-	_cleanup_free_ char *state_dir = NULL, *pidfile = NULL;
+	_cleanup_free_ char *state_dir = NULL, *pidfile = NULL, *record = NULL;
 	char pid_str[32], *argv[48];
 	int argc = 0, r, ret, null_fd;
 
@@ -135,6 +303,12 @@ int hook_start_server(const struct hook_dirs *dirs, const char *name, pid_t pid,
 		log_error("container %s already has a vTPM server (%s)", name, pidfile);
 		return EXIT_FAIL;
 	}
+	if (record_path(dirs, name, &record) < 0)
+		return EXIT_FAIL;
+	if (access(record, F_OK) == 0) {
+		log_error("container %s already has a vTPM instance (%s)", name, record);
+		return EXIT_FAIL;
+	}
 	r = mkdir_p(state_dir, 0700);
 	if (r == 0)
 		r = mkdir_p(dirs->run_dir, 0755);
@@ -142,6 +316,19 @@ int hook_start_server(const struct hook_dirs *dirs, const char *name, pid_t pid,
 		log_error("cannot create %s or %s: %s", state_dir, dirs->run_dir, strerror(-r));
 		return EXIT_FAIL;
 	}
+
+	r = start_instance(dirs, name, pid, pid_rootfs, version, extra, n_extra, state_dir,
+			   verbose);
+	if (r == MANAGED_OK)
+		return EXIT_OK;
+	if (r < 0) {
+		rmdir(state_dir); /* only if still empty */
+		return EXIT_FAIL;
+	}
+	/* Only on request: an error that follows must stay the one line. */
+	if (verbose)
+		fprintf(stderr, "vtpmctl: container %s: no vtpmctl daemon answers, serving "
+			"standalone\n", name);
 
 	snprintf(pid_str, sizeof(pid_str), "%ld", (long)pid);
 	argv[argc++] = (char *)"vtpmctl create";

@@ -181,7 +181,31 @@ int container_setup_rules(struct vtpm_rules *rules, const struct container_opts 
 /* Create the nodes and allow them; on failure nothing is left behind. */
 int container_attach(struct vtpm_ctx *ctx, struct vtpm_device *dev,
 		     const struct container_opts *c, struct container_state *s);
+/* The same for the nodes in @rules (consumed, also on failure). */
+int container_attach_rules(struct vtpm_ctx *ctx, struct vtpm_rules *rules,
+			   const struct container_opts *c, struct container_state *s);
 void container_detach(struct container_state *s);
+
+/* ---- managed.c: the instance manager's TPMs for create and the hooks ---- */
+
+enum { MANAGED_OK = 0, MANAGED_NONE = 1 };
+
+/*
+ * Have the manager create instance @name.  MANAGED_OK with *@info set;
+ * MANAGED_NONE when no manager answers (or it is turned off, or @name is
+ * taken): serve standalone; or a negative errno, reported.
+ */
+int managed_create(struct vtpm_ctx *ctx, const char *name,
+		   const struct vtpm_instance_options *io, struct vtpm_instance_info **info);
+/* Destroy instance @name (gone already counts as done): 0 or reported errno. */
+int managed_destroy(struct vtpm_ctx *ctx, const char *name);
+/* Rules for the instance's nodes: node 0 tpm, node 1 tpmrm. */
+int managed_rules(struct vtpm_ctx *ctx, const struct vtpm_instance_info *info,
+		  struct vtpm_rules **rules);
+/* The description create prints: as for a device, plus "served_by",
+ * "instance", "state_dir", "pid". */
+struct json_object *managed_to_json(const struct vtpm_instance_info *info);
+void managed_print(const struct vtpm_instance_info *info, FILE *f);
 
 /* ---- warden.c: a privileged parent takes the device back ---- */
 
@@ -206,18 +230,20 @@ int warden_split(struct container_state *container, int device_fd,
 struct hook_dirs {
 	const char *run_dir;	/* <run_dir>/<name>.pid */
 	const char *state_base;	/* <state_base>/<name>/ */
+	const char *prefix;	/* of the manager's instance: "<prefix><name>" */
 };
 
 /*
- * Start a daemonized "vtpmctl create" for container @name whose init is
- * @pid (nodes below @pid_rootfs in its namespace, or its root if NULL),
- * with @extra create options.  Returns an exit code; never returns on
- * success (the parent of the daemon exits).
+ * Give container @name whose init is @pid a vTPM (nodes below @pid_rootfs
+ * in its namespace, or its root if NULL), with @extra container options:
+ * an instance of the running manager, recorded in <run_dir>/<name>.instance,
+ * or else a daemonized "vtpmctl create".  Returns an exit code; may not
+ * return on success (the parent of the daemon exits).
  */
 int hook_start_server(const struct hook_dirs *dirs, const char *name, pid_t pid,
 		      const char *pid_rootfs, const char *version, char **extra, int n_extra,
 		      bool verbose);
-/* Stop the server of container @name by its pid file; an exit code. */
+/* Stop the vTPM of container @name (its instance or its server); an exit code. */
 int hook_stop_server(const struct hook_dirs *dirs, const char *name);
 
 #endif

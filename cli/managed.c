@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The warm path: when an instance manager ("vtpmctl daemon") answers on
+ * its socket, create and the hooks take their TPM from it.  Its instances
+ * are forked from a process that has loaded the libraries already, and a
+ * new state directory gets a spare that manufactured and self-tested its
+ * TPM ahead of time; the manager also supervises the instance.  Without an
+ * answering manager the callers serve the TPM themselves, as before.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "vtpmctl.h"
+
+/* Environment: the manager's run directory, or "none" for never. */
+#define MANAGER_RUN_DIR_ENV "VTPMCTL_MANAGER_RUN_DIR"
+
+/* The manager's socket; false when the user turned the warm path off. */
+static bool manager_socket(char *buf, size_t size)
+{
+	const char *dir = secure_getenv(MANAGER_RUN_DIR_ENV);
+
+	if (dir && (strcmp(dir, "none") == 0 || dir[0] != '/'))
+		return false;
+	return snprintf(buf, size, "%s/%s", dir ?: VTPM_MANAGER_RUN_DIR, VTPM_MANAGER_SOCKET) <
+	       (int)size;
+}
+
+/* Nobody listens (or we may not talk to whoever does): serve it ourselves. */
+static bool no_manager(int r)
+{
+	return r == -ECONNREFUSED || r == -ENOENT || r == -EACCES || r == -EPERM;
+}
+
+int managed_create(struct vtpm_ctx *ctx, const char *name,
+		   const struct vtpm_instance_options *io, struct vtpm_instance_info **info)
+{
+	struct vtpm_manager_client_options co = { .size = sizeof(co) };
+	struct vtpm_manager_client *client = NULL;
+	char path[PATH_MAX];
+	int r;
+
+	*info = NULL;
+	if (!manager_socket(path, sizeof(path)))
+		return MANAGED_NONE;
+	co.socket_path = path;
+	r = vtpm_manager_client_new(ctx, &co, &client);
+	if (r < 0)
+		return MANAGED_NONE;
+	r = vtpm_manager_client_create(client, name, io, info);
+	if (r == 0) {
+		vtpm_manager_client_unref(client);
+		return MANAGED_OK;
+	}
+	if (r == -EEXIST && !vtpm_manager_client_get_message(client)[0])
+		r = -EIO; /* not the manager's answer: should not happen */
+	if (no_manager(r) && !vtpm_manager_client_get_message(client)[0]) {
+		vtpm_manager_client_unref(client);
+		return MANAGED_NONE;
+	}
+	if (r == -EEXIST) {
+		/* Someone else's instance of that name: not ours to use. */
+		log_error("the vtpmctl daemon at %s has an instance %s already: serving "
+			  "standalone", path, name);
+		vtpm_manager_client_unref(client);
+		return MANAGED_NONE;
+	}
+	log_error("the vtpmctl daemon at %s could not create %s: %s", path, name,
+		  vtpm_manager_client_get_message(client)[0] ?
+		  vtpm_manager_client_get_message(client) : strerror(-r));
+	vtpm_manager_client_unref(client);
+	return r;
+}
+
+int managed_destroy(struct vtpm_ctx *ctx, const char *name)
+{
+	struct vtpm_manager_client_options co = { .size = sizeof(co) };
+	struct vtpm_manager_client *client = NULL;
+	char path[PATH_MAX];
+	int r;
+
+	/* Turned off since: the run dir default is where it was made. */
+	if (!manager_socket(path, sizeof(path)))
+		snprintf(path, sizeof(path), "%s/%s", VTPM_MANAGER_RUN_DIR, VTPM_MANAGER_SOCKET);
+	co.socket_path = path;
+	r = vtpm_manager_client_new(ctx, &co, &client);
+	if (r == 0)
+		r = vtpm_manager_client_destroy(client, name);
+	if (r < 0 && r != -ENOENT)
+		log_error("the vtpmctl daemon at %s did not destroy instance %s: %s", path, name,
+			  client && vtpm_manager_client_get_message(client)[0] ?
+			  vtpm_manager_client_get_message(client) : strerror(-r));
+	vtpm_manager_client_unref(client);
+	return r == -ENOENT ? 0 : r;
+}
+
+int managed_rules(struct vtpm_ctx *ctx, const struct vtpm_instance_info *info,
+		  struct vtpm_rules **rules)
+{
+	static const enum vtpm_node nodes[] = { VTPM_NODE_TPM, VTPM_NODE_TPMRM };
+	const char *path;
+	dev_t devnum;
+	int r;
+
+	r = vtpm_rules_new(ctx, rules);
+	if (r < 0)
+		return r;
+	/* Index 0 the tpm node, 1 the tpmrm node, as container_setup_rules() expects. */
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		r = vtpm_instance_info_get_node(info, nodes[i], &path, &devnum);
+		if (r == -ENODEV && i > 0)
+			break;
+		if (r == 0)
+			r = vtpm_rules_add_node(*rules, path, NULL, major(devnum), minor(devnum));
+		if (r < 0) {
+			*rules = vtpm_rules_unref(*rules);
+			return r;
+		}
+	}
+	return 0;
+}
+
+struct json_object *managed_to_json(const struct vtpm_instance_info *info)
+{
+	static const enum vtpm_node nodes[] = { VTPM_NODE_TPM, VTPM_NODE_TPMRM };
+	static const char *const keys[] = { "tpm", "tpmrm" };
+	struct json_object *obj = json_object_new_object();
+	const char *path;
+	unsigned int number = 0;
+	dev_t devnum;
+
+	json_object_object_add(obj, "version",
+			       json_object_new_string(vtpm_instance_info_get_version(info) ==
+						      VTPM_VERSION_2 ? "2.0" : "1.2"));
+	if (vtpm_instance_info_get_node(info, VTPM_NODE_TPM, &path, NULL) == 0)
+		sscanf(strrchr(path, '/') + 1, "tpm%u", &number);
+	json_object_object_add(obj, "number", json_object_new_int64(number));
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		struct json_object *node = NULL;
+
+		if (vtpm_instance_info_get_node(info, nodes[i], &path, &devnum) == 0) {
+			node = json_object_new_object();
+			json_object_object_add(node, "path", json_object_new_string(path));
+			json_object_object_add(node, "major", json_object_new_int64(major(devnum)));
+			json_object_object_add(node, "minor", json_object_new_int64(minor(devnum)));
+		}
+		json_object_object_add(obj, keys[i], node);
+	}
+	json_object_object_add(obj, "state_dir",
+			       json_object_new_string(vtpm_instance_info_get_state_dir(info)));
+	json_object_object_add(obj, "pid", json_object_new_int64(vtpm_instance_info_get_pid(info)));
+	json_object_object_add(obj, "served_by", json_object_new_string("manager"));
+	json_object_object_add(obj, "instance",
+			       json_object_new_string(vtpm_instance_info_get_name(info)));
+	return obj;
+}
+
+void managed_print(const struct vtpm_instance_info *info, FILE *f)
+{
+	static const enum vtpm_node nodes[] = { VTPM_NODE_TPM, VTPM_NODE_TPMRM };
+	const char *path;
+	dev_t devnum;
+
+	fprintf(f, "TPM %s vTPM of instance %s (vtpmctl daemon)\n",
+		vtpm_instance_info_get_version(info) == VTPM_VERSION_2 ? "2.0" : "1.2",
+		vtpm_instance_info_get_name(info));
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++)
+		if (vtpm_instance_info_get_node(info, nodes[i], &path, &devnum) == 0)
+			fprintf(f, "  %-14s %u:%u\n", path, major(devnum), minor(devnum));
+	fprintf(f, "  state          %s\n  pid            %ld\n",
+		vtpm_instance_info_get_state_dir(info), (long)vtpm_instance_info_get_pid(info));
+}
