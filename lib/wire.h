@@ -45,7 +45,7 @@
 #define TPM2_SU_STATE 0x0001
 
 /* TPM 2.0 Library Part 2 (Structures), 6.3 TPMI_YES_NO. */
-#define TPM2_YES 1
+#define TPM2_NO 0
 
 /* TPM Main Part 2 (TPM 1.2 Structures), 6 TPM_TAG. */
 #define TPM12_TAG_RQU_COMMAND 0x00c1

@@ -264,7 +264,7 @@ int vtpm_backend_start(struct vtpm_backend *backend);
  *	failed, or 0
  *
  * Starts the backend if it is off (vtpm_backend_start()), then sends the
- * start-up command and the self test (TPM2_SelfTest(fullTest=YES), or
+ * start-up command and the self test (TPM2_SelfTest of what is untested, or
  * TPM_ContinueSelfTest for TPM 1.2) through it.  A TPM that is running
  * already (it resumed saved volatile state, or an external emulator kept
  * running) answers Startup with TPM_RC_INITIALIZE / TPM_INVALID_POSTINIT,
