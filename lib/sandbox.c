@@ -3,12 +3,53 @@
 #include "config.h"
 
 #include <cap-ng.h>
+#include <dirent.h>
 #include <grp.h>
 #include <seccomp.h>
 #include <string.h>
 #include <sys/prctl.h>
 
 #include "vtpm-internal.h"
+
+/*
+ * The number of threads of this process, from /proc/self/task; negative
+ * errno if that cannot be read.
+ */
+int vtpm_count_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * Capabilities, no_new_privs and the bounding set belong to each thread,
+ * and libcap-ng changes only the calling one: another thread would keep
+ * them.  Refuse instead of confining part of the process.
+ */
+static int check_single_thread(struct vtpm_ctx *ctx)
+{
+	int n = vtpm_count_threads();
+
+	if (n < 0) {
+		err(ctx, "cannot count this process's threads (is /proc mounted?): %s",
+		    strerror(-n));
+		return n;
+	}
+	if (n > 1) {
+		err(ctx, "this process has %d threads: drop privileges before starting any", n);
+		return -EBUSY;
+	}
+	return 0;
+}
 
 static int switch_ids(struct vtpm_ctx *ctx, uid_t uid, gid_t gid)
 {
@@ -29,6 +70,9 @@ VTPM_EXPORT int vtpm_sandbox_drop_privileges(struct vtpm_ctx *ctx, uid_t uid, gi
 {
 	int r;
 
+	r = check_single_thread(ctx);
+	if (r < 0)
+		return r;
 	/*
 	 * The bounding set first, while CAP_SETPCAP is held; a caller without
 	 * it has no capability to lose there, and no_new_privs below keeps
@@ -90,11 +134,17 @@ static const int allowed_syscalls[] = {
 	SCMP_SYS(sigaltstack), SCMP_SYS(sched_yield),
 };
 
-static const int socket_syscalls[] = {
-	SCMP_SYS(socket), SCMP_SYS(connect), SCMP_SYS(accept4), SCMP_SYS(accept),
+/* Serving a socket that is already listening or connected. */
+static const int accept_syscalls[] = {
+	SCMP_SYS(accept4), SCMP_SYS(accept),
 	SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg),
 	SCMP_SYS(shutdown), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt),
 	SCMP_SYS(getsockname), SCMP_SYS(getpeername),
+};
+
+/* Making new connections: only a backend that reconnects to its emulator. */
+static const int connect_syscalls[] = {
+	SCMP_SYS(socket), SCMP_SYS(connect),
 };
 
 static int allow_all(scmp_filter_ctx filter, const int *syscalls, size_t n)
@@ -115,16 +165,25 @@ VTPM_EXPORT int vtpm_sandbox_apply_seccomp(struct vtpm_ctx *ctx, unsigned int fl
 	uint32_t deny;
 	int r;
 
-	if (flags & ~(VTPM_SECCOMP_ALLOW_SOCKETS | VTPM_SECCOMP_LOG_ONLY))
+	if (flags & ~(VTPM_SECCOMP_ALLOW_SOCKETS | VTPM_SECCOMP_LOG_ONLY |
+		      VTPM_SECCOMP_ALLOW_ACCEPT))
 		return -EINVAL;
 
 	deny = flags & VTPM_SECCOMP_LOG_ONLY ? SCMP_ACT_ERRNO(EPERM) : SCMP_ACT_KILL_PROCESS;
 	filter = seccomp_init(deny);
 	if (!filter)
 		return -ENOMEM;
-	r = allow_all(filter, allowed_syscalls, ARRAY_SIZE(allowed_syscalls));
+	/*
+	 * Every thread gets the filter (and no_new_privs with it), or the
+	 * load fails: one thread left unfiltered would be a way out.
+	 */
+	r = seccomp_attr_set(filter, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (r == 0)
+		r = allow_all(filter, allowed_syscalls, ARRAY_SIZE(allowed_syscalls));
+	if (r == 0 && flags & (VTPM_SECCOMP_ALLOW_SOCKETS | VTPM_SECCOMP_ALLOW_ACCEPT))
+		r = allow_all(filter, accept_syscalls, ARRAY_SIZE(accept_syscalls));
 	if (r == 0 && flags & VTPM_SECCOMP_ALLOW_SOCKETS)
-		r = allow_all(filter, socket_syscalls, ARRAY_SIZE(socket_syscalls));
+		r = allow_all(filter, connect_syscalls, ARRAY_SIZE(connect_syscalls));
 	if (r == 0)
 		r = seccomp_load(filter);
 	seccomp_release(filter);

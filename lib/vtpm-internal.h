@@ -104,6 +104,19 @@ int vtpm_ctrl_client_adopt_fd(struct vtpm_ctrl_client *client, int fd);
  * connecting; -1 leaves either alone.  Both are taken over.
  */
 void vtpm_backend_swtpm_adopt_fds(struct vtpm_backend *backend, int data_fd, int ctrl_fd);
+/* ---- sandbox.c ---- */
+
+/* Threads of this process (from /proc/self/task), or a negative errno. */
+int vtpm_count_threads(void);
+
+/* ---- landlock.c ---- */
+
+/*
+ * Limit this thread's file access to @state_dir (NULL: none at all).
+ * Returns the Landlock ABI version in force (> 0); -EOPNOTSUPP if the
+ * kernel has no Landlock or it is disabled; other negative errno values.
+ */
+int vtpm_landlock_restrict(struct vtpm_ctx *ctx, const char *state_dir);
 
 /* ---- time.c ---- */
 

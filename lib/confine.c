@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Confining a serving process: the one call every serving mode makes once
+ * its device, sockets and state directory are open.  It layers what the
+ * kernel offers: an unprivileged identity without capabilities (the uid a
+ * hostile client would inherit), Landlock (only the state directory stays
+ * reachable, even for a uid other instances share) and the system call
+ * filter (no new sockets, devices or programs).
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vtpm-internal.h"
+
+/* Tried in order: the TPM software stack's user (Debian's tpm2-tools,
+ * swtpm and tpm2-abrmd packages create it), then the classic fallback. */
+static const char *const default_users[] = { "tss", "nobody" };
+
+VTPM_EXPORT int vtpm_sandbox_get_default_user(struct vtpm_ctx *ctx, uid_t *uid, gid_t *gid)
+{
+	if (!uid || !gid)
+		return -EINVAL;
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	/* Only root has another identity to take. */
+	if (geteuid() != 0)
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(default_users); i++) {
+		struct passwd pw, *found = NULL;
+		char buf[1024];
+
+		if (getpwnam_r(default_users[i], &pw, buf, sizeof(buf), &found) == 0 && found &&
+		    found->pw_uid != 0) {
+			*uid = found->pw_uid;
+			*gid = found->pw_gid;
+			return 0;
+		}
+	}
+	err(ctx, "neither user tss nor nobody exists: name a user to serve as");
+	return -ENOENT;
+}
+
+/* Names the state store writes (swtpm's "tpm2-00.permall" and friends,
+ * their ".tmp." siblings, the lock): all a state directory may hold. */
+static bool is_state_entry(const char *name)
+{
+	return strcmp(name, ".lock") == 0 || strncmp(name, "tpm2-", 5) == 0 ||
+	       strncmp(name, "tpm-", 4) == 0;
+}
+
+static int refuse(struct vtpm_ctx *ctx, const char *dir, uid_t owner, uid_t uid)
+{
+	err(ctx, "state directory %s belongs to uid %u, but must belong to uid %u, the serving "
+	    "user: chown it, or serve as its owner", dir, (unsigned int)owner, (unsigned int)uid);
+	return -EACCES;
+}
+
+VTPM_EXPORT int vtpm_sandbox_own_state_dir(struct vtpm_ctx *ctx, const char *dir, uid_t uid,
+					   gid_t gid)
+{
+	_cleanup_close_ int fd = -1;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int r = 0;
+
+	if (!dir || !*dir)
+		return -EINVAL;
+	if (uid == (uid_t)-1)
+		return 0;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_uid == uid)
+		return 0;
+	/*
+	 * Hand over only what is plainly a TPM's private directory: the
+	 * caller's own, shared with nobody, holding nothing but state.
+	 * Anything else ("/tmp", a home directory) stays as it is.
+	 */
+	if (st.st_uid != geteuid() || st.st_mode & (S_IWGRP | S_IWOTH | S_ISVTX))
+		return refuse(ctx, dir, st.st_uid, uid);
+	d = fdopendir(dup(fd));
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		struct stat est;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (!is_state_entry(de->d_name) ||
+		    fstatat(fd, de->d_name, &est, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(est.st_mode) ||
+		    est.st_uid != st.st_uid) {
+			r = refuse(ctx, dir, st.st_uid, uid);
+			goto out;
+		}
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fchownat(fd, de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != ENOENT) {
+			r = -errno;
+			goto out;
+		}
+	}
+	if (fchown(fd, uid, gid) < 0)
+		r = -errno;
+	else
+		info(ctx, "state directory %s handed to uid %u", dir, (unsigned int)uid);
+out:
+	closedir(d);
+	if (r < 0 && r != -EACCES)
+		err(ctx, "cannot hand state directory %s to uid %u: %s", dir, (unsigned int)uid,
+		    strerror(-r));
+	return r;
+}
+
+#define SANDBOX_FLAGS (VTPM_SANDBOX_ALLOW_ACCEPT | VTPM_SANDBOX_ALLOW_CONNECT |	\
+		       VTPM_SANDBOX_LOG_ONLY | VTPM_SANDBOX_REQUIRE_LANDLOCK)
+
+VTPM_EXPORT int vtpm_sandbox_confine(struct vtpm_ctx *ctx, const struct vtpm_sandbox_options *opts,
+				     int *landlock_abi)
+{
+	struct vtpm_sandbox_options o = {};
+	unsigned int seccomp_flags = 0;
+	int r, abi;
+
+	if (!opts || opts->size < offsetof(struct vtpm_sandbox_options, flags) + sizeof(opts->flags))
+		return -EINVAL;
+	memcpy(&o, opts, opts->size < sizeof(o) ? opts->size : sizeof(o));
+	if (o.flags & ~SANDBOX_FLAGS || (o.state_dir && !*o.state_dir))
+		return -EINVAL;
+	if (landlock_abi)
+		*landlock_abi = 0;
+
+	/* Capabilities, ids and no_new_privs (which Landlock needs) first;
+	 * this also refuses a process with other threads. */
+	r = vtpm_sandbox_drop_privileges(ctx, o.uid, o.gid);
+	if (r < 0)
+		return r;
+	abi = vtpm_landlock_restrict(ctx, o.state_dir);
+	if (abi == -EOPNOTSUPP) {
+		if (o.flags & VTPM_SANDBOX_REQUIRE_LANDLOCK) {
+			err(ctx, "the kernel has no Landlock, which this sandbox requires");
+			return -EOPNOTSUPP;
+		}
+		warn(ctx, "the kernel has no Landlock: files are guarded by the serving uid "
+		     "and the system call filter only");
+		abi = 0;
+	} else if (abi < 0) {
+		return abi;
+	}
+	if (o.flags & VTPM_SANDBOX_ALLOW_CONNECT)
+		seccomp_flags |= VTPM_SECCOMP_ALLOW_SOCKETS;
+	else if (o.flags & VTPM_SANDBOX_ALLOW_ACCEPT)
+		seccomp_flags |= VTPM_SECCOMP_ALLOW_ACCEPT;
+	if (o.flags & VTPM_SANDBOX_LOG_ONLY)
+		seccomp_flags |= VTPM_SECCOMP_LOG_ONLY;
+	r = vtpm_sandbox_apply_seccomp(ctx, seccomp_flags);
+	if (r < 0)
+		return r;
+	info(ctx, "confined: uid %u, no capabilities, Landlock %s, system call filter%s",
+	     (unsigned int)getuid(), abi ? "on" : "unavailable",
+	     seccomp_flags & VTPM_SECCOMP_ALLOW_SOCKETS ? " with sockets" :
+	     seccomp_flags & VTPM_SECCOMP_ALLOW_ACCEPT ? " with accept" : "");
+	if (landlock_abi)
+		*landlock_abi = abi;
+	return 0;
+}
