@@ -31,6 +31,7 @@ struct create_options {
 	bool daemon;
 	bool verbose;
 	bool sandbox;
+	bool chose_identity; /* --user or --group given, not the default */
 	bool standalone; /* --standalone: never the vtpmctl daemon's */
 	struct container_opts container;
 	const char *ctrl;	 /* --ctrl address, or NULL */
@@ -82,7 +83,8 @@ static void create_usage(FILE *f)
 		"  --timeout SEC       wait at most SEC seconds for the kernel to register\n"
 		"                      the device (default %d)\n"
 		"  --json              print the device description as JSON\n"
-		"  --user USER         serve as USER (name or number) once the device exists\n"
+		"  --user USER         serve as USER (name or number) once the device exists;\n"
+		"                      default for root: tss if it exists, else nobody\n"
 		"  --group GROUP       serve as GROUP (name or number)\n"
 		"  --no-sandbox        keep capabilities and skip the system call filter\n"
 		"  --standalone        serve the TPM from this process even when a vtpmctl\n"
@@ -255,12 +257,14 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 			o->json = true;
 			break;
 		case OPT_USER:
+			o->chose_identity = true;
 			if (parse_user(optarg, &o->uid, o->gid == (gid_t)-1 ? &o->gid : NULL) < 0) {
 				log_error("--user: no such user '%s'", optarg);
 				return -EINVAL;
 			}
 			break;
 		case OPT_GROUP:
+			o->chose_identity = true;
 			if (parse_group(optarg, &o->gid) < 0) {
 				log_error("--group: no such group '%s'", optarg);
 				return -EINVAL;
@@ -451,48 +455,64 @@ static int install_signal_handlers(struct vtpm_ctx *ctx)
 }
 
 /*
- * From here on the process only serves: no capability, optionally another
- * uid, and only the system calls serving needs.  A client's bytes can then
- * do no more harm than the relay itself could.
+ * From here on the process only serves: an unprivileged uid without
+ * capabilities, file access to the state directory only (Landlock where
+ * the kernel has it) and only the system calls serving needs.  A client's
+ * bytes can then do no more harm than the relay itself could.
  */
-static int confine(const struct create_options *o, struct vtpm_ctx *ctx)
+static int confine(const struct create_options *o, struct vtpm_ctx *ctx, const char *state_dir)
+{
+	struct vtpm_sandbox_options so = {
+		.size = sizeof(so), .uid = o->uid, .gid = o->gid, .state_dir = state_dir,
+		/* The swtpm backend reconnects; a control channel (QEMU's
+		 * too, which passes the data channel over it) only accepts. */
+		.flags = o->swtpm_data ? VTPM_SANDBOX_ALLOW_CONNECT :
+			 o->ctrl || o->socket ? VTPM_SANDBOX_ALLOW_ACCEPT : 0,
+	};
+	int r, landlock;
+
+	if (!o->sandbox)
+		return 0;
+	/* State files a first start wrote since prepare_identity() go along. */
+	r = vtpm_sandbox_own_state_dir(ctx, state_dir, o->uid, o->gid);
+	if (r == 0)
+		r = vtpm_sandbox_confine(ctx, &so, &landlock);
+	if (r < 0)
+		log_error("cannot confine the serving process: %s", strerror(-r));
+	else if (!landlock)
+		log_error("warning: the kernel has no Landlock: the state directory is guarded by "
+			    "uid %u and the system call filter only", (unsigned int)getuid());
+	return r;
+}
+
+/*
+ * Whom to serve as: --user/--group, else (as root) tss or nobody.  A state
+ * directory the serving uid cannot write would fail at the first NV
+ * write, long after start-up: make it the serving uid's now, or refuse.
+ */
+static int prepare_identity(struct create_options *o, struct vtpm_ctx *ctx, const char *dir)
 {
 	int r;
 
 	if (!o->sandbox)
 		return 0;
-	r = vtpm_sandbox_drop_privileges(ctx, o->uid, o->gid);
-	if (r < 0) {
-		log_error("cannot drop privileges: %s", strerror(-r));
-		return r;
+	if (o->uid == (uid_t)-1 && o->gid == (gid_t)-1) {
+		r = vtpm_sandbox_get_default_user(ctx, &o->uid, &o->gid);
+		if (r < 0) {
+			log_error("no user to serve as (neither tss nor nobody exists): use --user");
+			return r;
+		}
 	}
-	/* The control channel and the swtpm backend live on sockets. */
-	r = vtpm_sandbox_apply_seccomp(ctx, o->ctrl || o->swtpm_data || o->socket ?
-					    VTPM_SECCOMP_ALLOW_SOCKETS : 0);
-	if (r < 0)
-		log_error("cannot install the system call filter: %s", strerror(-r));
+	r = vtpm_sandbox_own_state_dir(ctx, dir, o->uid, o->gid);
+	if (r == -EACCES)
+		log_error("state directory %s must belong to uid %u, the serving user, and hold "
+			  "only TPM state: chown it, or choose the user with --user", dir,
+			  (unsigned int)o->uid);
+	else if (r < 0)
+		log_error("cannot use state directory %s: %s", dir, strerror(-r));
 	return r;
 }
 
-/* A state directory the serving uid cannot write would fail at the first
- * NV write, long after start-up: check now.  One we created is ours. */
-static int prepare_state_dir(const struct create_options *o, const char *dir, bool ours)
-{
-	struct stat st;
-
-	if (o->uid == (uid_t)-1 && o->gid == (gid_t)-1)
-		return 0;
-	if (ours)
-		return chown(dir, o->uid, o->gid) < 0 ? -errno : 0;
-	if (stat(dir, &st) < 0)
-		return -errno;
-	if (o->uid != (uid_t)-1 && st.st_uid != o->uid) {
-		log_error("state directory %s must belong to uid %u, the serving user",
-			  dir, (unsigned int)o->uid);
-		return -EACCES;
-	}
-	return 0;
-}
 
 /*
  * --socket: no device; QEMU's tpm-emulator connects to the control socket
@@ -533,7 +553,7 @@ static int serve_socket(struct vtpm_ctx *ctx, struct vtpm_backend *backend,
 			goto out;
 		print_socket(o, state_dir, getpid());
 	}
-	r = confine(o, ctx);
+	r = confine(o, ctx, state_dir);
 	if (r < 0)
 		goto out;
 
@@ -553,7 +573,7 @@ out:
 static bool managed_eligible(const struct create_options *o)
 {
 	return !o->standalone && !o->swtpm_data && !o->socket && !o->key && !o->ctrl &&
-	       o->uid == (uid_t)-1 && o->gid == (gid_t)-1 && o->sandbox &&
+	       !o->chose_identity && o->sandbox &&
 	       /* the pid file's lock must be held by a process that stops it */
 	       !(o->daemon && o->pidfile);
 }
@@ -702,12 +722,9 @@ int cmd_create(int argc, char *argv[])
 		log_error("cannot create state directory %s: %s", state_dir, strerror(errno));
 		goto out;
 	}
-	r = prepare_state_dir(&o, state_dir, !o.state_dir || created_state_dir);
-	if (r < 0) {
-		if (r != -EACCES)
-			log_error("cannot prepare state directory %s: %s", state_dir, strerror(-r));
+	r = prepare_identity(&o, ctx, state_dir);
+	if (r < 0)
 		goto out;
-	}
 	if (managed_eligible(&o) && o.state_dir) {
 		_cleanup_free_ char *abs = realpath(state_dir, NULL);
 
@@ -845,7 +862,7 @@ int cmd_create(int argc, char *argv[])
 		if (r < 0)
 			goto out;
 	}
-	r = confine(&o, ctx);
+	r = confine(&o, ctx, state_dir);
 	if (r < 0)
 		goto out;
 

@@ -61,14 +61,51 @@ static int refuse(struct vtpm_ctx *ctx, const char *dir, uid_t owner, uid_t uid)
 	return -EACCES;
 }
 
+/* Chown the state files of @owner in @d to @uid:@gid. */
+static int chown_entries(DIR *d, int fd, uid_t owner, uid_t uid, gid_t gid)
+{
+	struct dirent *de;
+
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		struct stat est;
+
+		if (!is_state_entry(de->d_name) ||
+		    fstatat(fd, de->d_name, &est, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(est.st_mode) || est.st_uid != owner)
+			continue;
+		if (fchownat(fd, de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != ENOENT)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Whether @d holds nothing but regular state files of @owner. */
+static bool holds_only_state(DIR *d, int fd, uid_t owner)
+{
+	struct dirent *de;
+
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		struct stat est;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (!is_state_entry(de->d_name) ||
+		    fstatat(fd, de->d_name, &est, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(est.st_mode) || est.st_uid != owner)
+			return false;
+	}
+	return true;
+}
+
 VTPM_EXPORT int vtpm_sandbox_own_state_dir(struct vtpm_ctx *ctx, const char *dir, uid_t uid,
 					   gid_t gid)
 {
 	_cleanup_close_ int fd = -1;
-	struct dirent *de;
 	struct stat st;
 	DIR *d;
-	int r = 0;
+	int r;
 
 	if (!dir || !*dir)
 		return -EINVAL;
@@ -77,44 +114,30 @@ VTPM_EXPORT int vtpm_sandbox_own_state_dir(struct vtpm_ctx *ctx, const char *dir
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return -errno;
-	if (st.st_uid == uid)
-		return 0;
 	/*
 	 * Hand over only what is plainly a TPM's private directory: the
-	 * caller's own, shared with nobody, holding nothing but state.
-	 * Anything else ("/tmp", a home directory) stays as it is.
+	 * serving uid's already, or the caller's own, shared with nobody,
+	 * holding nothing but state.  Anything else ("/tmp", a home
+	 * directory) stays as it is.
 	 */
-	if (st.st_uid != geteuid() || st.st_mode & (S_IWGRP | S_IWOTH | S_ISVTX))
+	if (st.st_uid != uid &&
+	    (st.st_uid != geteuid() || st.st_mode & (S_IWGRP | S_IWOTH | S_ISVTX)))
 		return refuse(ctx, dir, st.st_uid, uid);
 	d = fdopendir(dup(fd));
 	if (!d)
 		return -errno;
-	while ((de = readdir(d))) {
-		struct stat est;
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (!is_state_entry(de->d_name) ||
-		    fstatat(fd, de->d_name, &est, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(est.st_mode) ||
-		    est.st_uid != st.st_uid) {
-			r = refuse(ctx, dir, st.st_uid, uid);
-			goto out;
-		}
-	}
-	rewinddir(d);
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (fchownat(fd, de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != ENOENT) {
+	if (st.st_uid == uid) {
+		/* State the caller wrote here since (a first start) goes along. */
+		r = uid == geteuid() ? 0 : chown_entries(d, fd, geteuid(), uid, gid);
+	} else if (!holds_only_state(d, fd, st.st_uid)) {
+		r = refuse(ctx, dir, st.st_uid, uid);
+	} else {
+		r = chown_entries(d, fd, st.st_uid, uid, gid);
+		if (r == 0 && fchown(fd, uid, gid) < 0)
 			r = -errno;
-			goto out;
-		}
+		if (r == 0)
+			info(ctx, "state directory %s handed to uid %u", dir, (unsigned int)uid);
 	}
-	if (fchown(fd, uid, gid) < 0)
-		r = -errno;
-	else
-		info(ctx, "state directory %s handed to uid %u", dir, (unsigned int)uid);
-out:
 	closedir(d);
 	if (r < 0 && r != -EACCES)
 		err(ctx, "cannot hand state directory %s to uid %u: %s", dir, (unsigned int)uid,
@@ -130,6 +153,7 @@ VTPM_EXPORT int vtpm_sandbox_confine(struct vtpm_ctx *ctx, const struct vtpm_san
 {
 	struct vtpm_sandbox_options o = {};
 	unsigned int seccomp_flags = 0;
+	_cleanup_close_ int dir_fd = -1;
 	int r, abi;
 
 	if (!opts || opts->size < offsetof(struct vtpm_sandbox_options, flags) + sizeof(opts->flags))
@@ -140,12 +164,21 @@ VTPM_EXPORT int vtpm_sandbox_confine(struct vtpm_ctx *ctx, const struct vtpm_san
 	if (landlock_abi)
 		*landlock_abi = 0;
 
+	/* Opened while the path is still reachable: the serving uid may not
+	 * be able to walk the directories above its own. */
+	if (o.state_dir) {
+		dir_fd = open(o.state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dir_fd < 0) {
+			err(ctx, "cannot open state directory %s: %s", o.state_dir, strerror(errno));
+			return -errno;
+		}
+	}
 	/* Capabilities, ids and no_new_privs (which Landlock needs) first;
 	 * this also refuses a process with other threads. */
 	r = vtpm_sandbox_drop_privileges(ctx, o.uid, o.gid);
 	if (r < 0)
 		return r;
-	abi = vtpm_landlock_restrict(ctx, o.state_dir);
+	abi = vtpm_landlock_restrict(ctx, dir_fd);
 	if (abi == -EOPNOTSUPP) {
 		if (o.flags & VTPM_SANDBOX_REQUIRE_LANDLOCK) {
 			err(ctx, "the kernel has no Landlock, which this sandbox requires");

@@ -53,10 +53,10 @@ static int landlock_abi(void)
 	return (int)abi;
 }
 
-int vtpm_landlock_restrict(struct vtpm_ctx *ctx, const char *state_dir)
+int vtpm_landlock_restrict(struct vtpm_ctx *ctx, int state_dir_fd)
 {
 	struct landlock_ruleset_attr attr = {};
-	_cleanup_close_ int ruleset = -1, dir = -1;
+	_cleanup_close_ int ruleset = -1;
 	int abi = landlock_abi();
 
 	if (abi < 0)
@@ -69,20 +69,15 @@ int vtpm_landlock_restrict(struct vtpm_ctx *ctx, const char *state_dir)
 		err(ctx, "cannot create a Landlock ruleset: %s", strerror(errno));
 		return -errno;
 	}
-	if (state_dir) {
+	if (state_dir_fd >= 0) {
 		struct landlock_path_beneath_attr beneath = {
 			.allowed_access = STATE_DIR_RIGHTS & attr.handled_access_fs,
+			.parent_fd = state_dir_fd,
 		};
 
-		dir = open(state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (dir < 0) {
-			err(ctx, "cannot open state directory %s: %s", state_dir, strerror(errno));
-			return -errno;
-		}
-		beneath.parent_fd = dir;
 		if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &beneath,
 			    0) < 0) {
-			err(ctx, "cannot allow %s in the Landlock ruleset: %s", state_dir,
+			err(ctx, "cannot allow the state directory in the Landlock ruleset: %s",
 			    strerror(errno));
 			return -errno;
 		}

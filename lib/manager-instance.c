@@ -175,17 +175,26 @@ static int start(struct vtpm_ctx *ctx, const struct vtpm_instance_spec *spec,
 	return r;
 }
 
+/*
+ * Serve as tss (or nobody) with file access to the state directory only;
+ * the control socket is already listening, so accepting on it is the only
+ * socket call kept: no way to the manager's socket or anyone else's.
+ */
 static int confine(struct vtpm_ctx *ctx, const struct vtpm_instance_spec *spec)
 {
+	struct vtpm_sandbox_options o = {
+		.size = sizeof(o), .state_dir = spec->state_dir, .flags = VTPM_SANDBOX_ALLOW_ACCEPT,
+	};
 	int r;
 
 	if (!spec->sandbox)
 		return 0;
-	r = vtpm_sandbox_drop_privileges(ctx, (uid_t)-1, (gid_t)-1);
-	if (r < 0)
-		return r;
-	/* The control socket needs accept and friends. */
-	return vtpm_sandbox_apply_seccomp(ctx, VTPM_SECCOMP_ALLOW_SOCKETS);
+	r = vtpm_sandbox_get_default_user(ctx, &o.uid, &o.gid);
+	if (r == 0)
+		r = vtpm_sandbox_own_state_dir(ctx, spec->state_dir, o.uid, o.gid);
+	if (r == 0)
+		r = vtpm_sandbox_confine(ctx, &o, NULL);
+	return r;
 }
 
 /*

@@ -112,11 +112,12 @@ int vtpm_count_threads(void);
 /* ---- landlock.c ---- */
 
 /*
- * Limit this thread's file access to @state_dir (NULL: none at all).
+ * Limit this thread's file access to the directory @state_dir_fd (opened
+ * O_PATH; -1: no files at all).
  * Returns the Landlock ABI version in force (> 0); -EOPNOTSUPP if the
  * kernel has no Landlock or it is disabled; other negative errno values.
  */
-int vtpm_landlock_restrict(struct vtpm_ctx *ctx, const char *state_dir);
+int vtpm_landlock_restrict(struct vtpm_ctx *ctx, int state_dir_fd);
 
 /* ---- time.c ---- */
 

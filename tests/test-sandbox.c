@@ -489,8 +489,14 @@ static void test_own_state_dir(void **state)
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_uid, 65534);
 	assert_int_equal(st.st_gid, 65534);
-	/* Already owned: fine. */
+	/* Already owned: state the caller wrote since goes along. */
+	snprintf(path, sizeof(path), "%s/tpm2-00.volatilestate", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
 	assert_int_equal(vtpm_sandbox_own_state_dir(ctx, dir, 65534, 65534), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_uid, 65534);
 	/* Someone else's: refused. */
 	assert_int_equal(vtpm_sandbox_own_state_dir(ctx, dir, 1, 1), -EACCES);
 

@@ -82,7 +82,8 @@ int vtpm_sandbox_get_default_user(struct vtpm_ctx *ctx, uid_t *uid, gid_t *gid);
  * vtpm_sandbox_own_state_dir - make sure @uid can keep its state in @dir
  * @uid, @gid: the serving ids; (uid_t)-1: nothing to do
  *
- * A directory @uid owns is left alone.  One that belongs to the caller, is
+ * In a directory @uid owns, state files of the caller (a first start
+ * wrote them) are chowned to @uid:@gid.  One that belongs to the caller, is
  * writable by no group or other user and holds nothing but TPM state files
  * (swtpm's names and the lock) is handed over: it and its files are
  * chowned to @uid:@gid.  Anything else is refused, so "/tmp" or a home
