@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 #include "cgroup-bpf.h"
 #include "vtpm-internal.h"
@@ -137,18 +138,27 @@ VTPM_EXPORT int vtpm_cgroup_new_from_pid(struct vtpm_ctx *ctx, pid_t pid,
 					 struct vtpm_cgroup **cg)
 {
 	_cleanup_free_ char *line = NULL, *v1 = NULL, *v2 = NULL, *dir = NULL;
-	char path[64];
+	struct vtpm_pinned_pid pin;
 	size_t cap = 0;
 	ssize_t n;
 	FILE *f;
-	int r;
+	int fd, r;
 
 	if (pid <= 0)
 		return -EINVAL;
-	snprintf(path, sizeof(path), "/proc/%ld/cgroup", (long)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? -ESRCH : -errno;
+	/* The cgroup of the process named now, not of a later owner of the pid. */
+	r = vtpm_pid_pin(pid, &pin);
+	if (r < 0)
+		return r;
+	fd = vtpm_pid_open(&pin, "cgroup", O_RDONLY);
+	vtpm_pid_unpin(&pin);
+	if (fd < 0)
+		return fd;
+	f = fdopen(fd, "re");
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
 	while ((n = getline(&line, &cap, f)) > 0) {
 		char *ctrl, *cgpath;
 

@@ -288,26 +288,27 @@ VTPM_EXPORT int vtpm_nodes_remove_rootfs(const struct vtpm_rules *rules, const c
 	return run_in_rootfs(rules, rootfs, 0, true);
 }
 
-/* The forked child: join @pid's mount namespace, then do the job. */
-static __attribute__((noreturn)) void child_main(const struct node_job *job, pid_t pid, const char *rootfs,
-				 int report_fd)
+/* The forked child: join the pinned process's mount namespace, then do the job. */
+static __attribute__((noreturn)) void child_main(const struct node_job *job,
+						 const struct vtpm_pinned_pid *pin,
+						 const char *rootfs, int report_fd)
 {
-	char path[64];
-	int nsfd, rootfd, procfd, r;
+	int rootfd, procfd, r;
 
 	procfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	snprintf(path, sizeof(path), "/proc/%ld/root", (long)pid);
-	rootfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	snprintf(path, sizeof(path), "/proc/%ld/ns/mnt", (long)pid);
-	nsfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (procfd < 0 || rootfd < 0 || nsfd < 0) {
-		r = errno == ENOENT ? -ESRCH : -errno;
-		goto out;
-	}
-	if (setns(nsfd, CLONE_NEWNS) < 0) {
+	if (procfd < 0) {
 		r = -errno;
 		goto out;
 	}
+	/* Both the root and the namespace of the one process @pin names. */
+	rootfd = vtpm_pid_open(pin, "root", O_RDONLY | O_DIRECTORY);
+	if (rootfd < 0) {
+		r = rootfd;
+		goto out;
+	}
+	r = vtpm_pid_setns_mnt(pin);
+	if (r < 0)
+		goto out;
 	if (rootfs) {
 		/* The runtime's own path, trusted: it has not pivoted yet. */
 		int fd = openat(rootfd, rootfs + strspn(rootfs, "/"),
@@ -330,6 +331,7 @@ out:
 static int run_in_pid(const struct vtpm_rules *rules, pid_t pid, const char *rootfs,
 		      unsigned int flags, bool remove)
 {
+	struct vtpm_pinned_pid pin;
 	struct node_job job;
 	int pipefd[2], r, status, got;
 	ssize_t n;
@@ -340,22 +342,28 @@ static int run_in_pid(const struct vtpm_rules *rules, pid_t pid, const char *roo
 		return r;
 	if (pid <= 0 || (rootfs && !vtpm_path_is_safe(rootfs) && strcmp(rootfs, "/") != 0))
 		return -EINVAL;
-	if (kill(pid, 0) < 0 && errno == ESRCH)
-		return -ESRCH;
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return -errno;
+	r = vtpm_pid_pin(pid, &pin);
+	if (r < 0)
+		return r;
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		r = -errno;
+		vtpm_pid_unpin(&pin);
+		return r;
+	}
 
 	child = fork();
 	if (child < 0) {
 		r = -errno;
 		close(pipefd[0]);
 		close(pipefd[1]);
+		vtpm_pid_unpin(&pin);
 		return r;
 	}
 	if (child == 0) {
 		close(pipefd[0]);
-		child_main(&job, pid, rootfs, pipefd[1]);
+		child_main(&job, &pin, rootfs, pipefd[1]);
 	}
+	vtpm_pid_unpin(&pin);
 	close(pipefd[1]);
 	do {
 		n = read(pipefd[0], &got, sizeof(got));

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <syslog.h>
 
 #include <vtpm/vtpm.h>
@@ -118,6 +119,25 @@ int vtpm_count_threads(void);
  * kernel has no Landlock or it is disabled; other negative errno values.
  */
 int vtpm_landlock_restrict(struct vtpm_ctx *ctx, int state_dir_fd);
+
+/* ---- pid-pin.c: a process named by pid, pinned against pid reuse ---- */
+
+struct vtpm_pinned_pid {
+	pid_t pid;
+	int pidfd;	/* -1 on a kernel without pidfd_open(2) */
+};
+
+/* Pin @pid (pidfd_open); -ESRCH if there is no such process. */
+int vtpm_pid_pin(pid_t pid, struct vtpm_pinned_pid *p);
+void vtpm_pid_unpin(struct vtpm_pinned_pid *p);
+/* 0 while the pinned process lives; -ESRCH once it is gone. */
+int vtpm_pid_check(const struct vtpm_pinned_pid *p);
+/* Open /proc/PID/@what (O_CLOEXEC added), then check the pin: an fd, or
+ * -ESRCH if the pid no longer names the pinned process. */
+int vtpm_pid_open(const struct vtpm_pinned_pid *p, const char *what, int flags);
+/* Join the pinned process's mount namespace (through the pidfd where the
+ * kernel allows, Linux 5.8; else /proc/PID/ns/mnt and a check). */
+int vtpm_pid_setns_mnt(const struct vtpm_pinned_pid *p);
 
 /* ---- time.c ---- */
 
