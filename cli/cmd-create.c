@@ -37,6 +37,7 @@ struct create_options {
 	const char *ctrl;	 /* --ctrl address, or NULL */
 	const char *key;	 /* --key options, or NULL */
 	const char *socket;	 /* --socket: serve a VM there, no device */
+	const char *serve_cgroup; /* --serve-cgroup: a directory, "container" or NULL */
 	char *swtpm_data;	 /* --backend swtpm:...: the data and control */
 	char *swtpm_ctrl;	 /* addresses, or NULL for libtpms */
 };
@@ -86,13 +87,16 @@ static void create_usage(FILE *f)
 		"  --user USER         serve as USER (name or number) once the device exists;\n"
 		"                      default for root: tss if it exists, else nobody\n"
 		"  --group GROUP       serve as GROUP (name or number)\n"
-		"  --no-sandbox        keep capabilities and skip the system call filter\n"
+		"  --no-sandbox        keep uid and capabilities, confine nothing\n"
 		"  --standalone        serve the TPM from this process even when a vtpmctl\n"
 		"                      daemon runs (by default one that answers at\n"
 		"                      $VTPMCTL_MANAGER_RUN_DIR, else " VTPM_MANAGER_RUN_DIR ", creates\n"
 		"                      it from a warm spare, unless --backend, --socket,\n"
-		"                      --ctrl, --key, --user, --group, --no-sandbox or\n"
-		"                      --daemon with --pidfile ask for this process)\n"
+		"                      --ctrl, --key, --user, --group, --no-sandbox,\n"
+		"                      --serve-cgroup or --daemon with --pidfile ask for\n"
+		"                      this process)\n"
+		"  --serve-cgroup DIR  serve from cgroup v2 directory DIR, or 'container'\n"
+		"                      (the cgroup of --pid): CPU time charged there\n"
 		CONTAINER_USAGE
 		"  -v, --verbose       log what the library does\n"
 		"  -h, --help          show this help\n",
@@ -157,7 +161,8 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 {
 	enum { OPT_TPM2 = 256, OPT_TPM12, OPT_STATE_DIR, OPT_RESUME, OPT_DAEMON,
 	       OPT_PIDFILE, OPT_TIMEOUT, OPT_JSON, OPT_USER, OPT_GROUP, OPT_NO_SANDBOX,
-	       OPT_BACKEND, OPT_CTRL, OPT_KEY, OPT_SOCKET, OPT_STANDALONE };
+	       OPT_BACKEND, OPT_CTRL, OPT_KEY, OPT_SOCKET, OPT_STANDALONE,
+	       OPT_SERVE_CGROUP };
 	static const struct option options[] = {
 		{ "tpm2", no_argument, NULL, OPT_TPM2 },
 		{ "tpm12", no_argument, NULL, OPT_TPM12 },
@@ -175,6 +180,7 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 		{ "key", required_argument, NULL, OPT_KEY },
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "standalone", no_argument, NULL, OPT_STANDALONE },
+		{ "serve-cgroup", required_argument, NULL, OPT_SERVE_CGROUP },
 		CONTAINER_LONG_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -223,6 +229,13 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 				return -EINVAL;
 			}
 			o->socket = optarg;
+			break;
+		case OPT_SERVE_CGROUP:
+			if (optarg[0] != '/' && strcmp(optarg, "container") != 0) {
+				log_error("--serve-cgroup needs a cgroup v2 directory or 'container'");
+				return -EINVAL;
+			}
+			o->serve_cgroup = optarg;
 			break;
 		case OPT_STATE_DIR:
 			if (!*optarg) {
@@ -312,6 +325,10 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 	if (o->socket && (o->ctrl || o->swtpm_data || container_wanted(&o->container))) {
 		log_error("--socket serves the control channel itself, from libtpms, with no "
 			  "device: it excludes --ctrl, --backend swtpm and the container options");
+		return -EINVAL;
+	}
+	if (o->serve_cgroup && strcmp(o->serve_cgroup, "container") == 0 && !o->container.pid) {
+		log_error("--serve-cgroup container needs --pid");
 		return -EINVAL;
 	}
 	return 0;
@@ -486,6 +503,32 @@ static int confine(const struct create_options *o, struct vtpm_ctx *ctx, const c
 }
 
 /*
+ * --serve-cgroup: serve from the container's cgroup (or one beside it) so
+ * that its TPM commands count against its CPU limit.  Done before any fork
+ * so a failure is still reported; a warden parent moves along.
+ */
+static int enter_serve_cgroup(const struct create_options *o, struct vtpm_ctx *ctx)
+{
+	struct vtpm_cgroup *cg = NULL;
+	int r;
+
+	if (!o->serve_cgroup)
+		return 0;
+	if (strcmp(o->serve_cgroup, "container") == 0)
+		r = vtpm_cgroup_new_from_pid(ctx, o->container.pid, &cg);
+	else
+		r = vtpm_cgroup_new_from_path(ctx, o->serve_cgroup, &cg);
+	if (r == 0)
+		r = vtpm_cgroup_enter(cg);
+	if (r < 0)
+		log_error("cannot serve from cgroup %s: %s", cg ? vtpm_cgroup_get_path(cg) :
+			  o->serve_cgroup, r == -EOPNOTSUPP ? "not a cgroup v2 directory" :
+			  strerror(-r));
+	vtpm_cgroup_unref(cg);
+	return r;
+}
+
+/*
  * Whom to serve as: --user/--group, else (as root) tss or nobody.  A state
  * directory the serving uid cannot write would fail at the first NV
  * write, long after start-up: make it the serving uid's now, or refuse.
@@ -573,7 +616,7 @@ out:
 static bool managed_eligible(const struct create_options *o)
 {
 	return !o->standalone && !o->swtpm_data && !o->socket && !o->key && !o->ctrl &&
-	       !o->chose_identity && o->sandbox &&
+	       !o->chose_identity && o->sandbox && !o->serve_cgroup &&
 	       /* the pid file's lock must be held by a process that stops it */
 	       !(o->daemon && o->pidfile);
 }
@@ -834,6 +877,9 @@ int cmd_create(int argc, char *argv[])
 
 	/* Hand the nodes to a container before anyone is told they exist. */
 	r = container_attach(ctx, dev, &o.container, &container);
+	if (r < 0)
+		goto out;
+	r = enter_serve_cgroup(&o, ctx);
 	if (r < 0)
 		goto out;
 

@@ -55,6 +55,8 @@ static void hook_usage(FILE *f)
 		"  --state-base DIR    TPM state in DIR/<container id> (default\n"
 		"                      " DEFAULT_OCI_STATE_BASE ")\n"
 		"  --key OPTIONS       encrypt the state at rest, as 'vtpmctl create --key'\n"
+		"  --serve-cgroup container|DIR  serve from the container's cgroup (or\n"
+		"                      cgroup v2 directory DIR): its CPU limit applies\n"
 		"  -v, --verbose       log what the library does\n"
 		"  -h, --help          show this help\n\n"
 		"Annotations: " ANNOTATION_VERSION " (2 or 1.2), " ANNOTATION_PATH ",\n"
@@ -108,7 +110,7 @@ static void add_annotation_arg(const struct vtpm_oci_state *st, const char *key,
 }
 
 static int hook_create(struct vtpm_oci_state *st, const struct hook_dirs *dirs, const char *key,
-		       bool verbose)
+		       const char *serve_cgroup, bool verbose)
 {
 	_cleanup_free_ char *rootfs = NULL;
 	const char *version = vtpm_oci_state_get_annotation(st, ANNOTATION_VERSION);
@@ -141,6 +143,10 @@ static int hook_create(struct vtpm_oci_state *st, const struct hook_dirs *dirs, 
 		extra[n++] = (char *)"--key";
 		extra[n++] = (char *)key;
 	}
+	if (serve_cgroup) {
+		extra[n++] = (char *)"--serve-cgroup";
+		extra[n++] = (char *)serve_cgroup;
+	}
 	/* The runtime has not pivoted yet: the rootfs is a path in its namespace. */
 	return hook_start_server(dirs, vtpm_oci_state_get_id(st), vtpm_oci_state_get_pid(st),
 				 rootfs, version, extra, n, verbose);
@@ -148,11 +154,12 @@ static int hook_create(struct vtpm_oci_state *st, const struct hook_dirs *dirs, 
 
 int cmd_oci_hook(int argc, char *argv[])
 {
-	enum { OPT_RUN_DIR = 256, OPT_STATE_BASE, OPT_KEY };
+	enum { OPT_RUN_DIR = 256, OPT_STATE_BASE, OPT_KEY, OPT_SERVE_CGROUP };
 	static const struct option options[] = {
 		{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
 		{ "state-base", required_argument, NULL, OPT_STATE_BASE },
 		{ "key", required_argument, NULL, OPT_KEY },
+		{ "serve-cgroup", required_argument, NULL, OPT_SERVE_CGROUP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -160,7 +167,7 @@ int cmd_oci_hook(int argc, char *argv[])
 	struct hook_dirs dirs = { .run_dir = DEFAULT_OCI_RUN_DIR, .state_base = DEFAULT_OCI_STATE_BASE,
 				  .prefix = "oci-" };
 	_cleanup_free_ char *input = NULL;
-	const char *stage, *key = NULL;
+	const char *stage, *key = NULL, *serve_cgroup = NULL;
 	struct vtpm_oci_state *st = NULL;
 	struct vtpm_ctx *ctx = NULL;
 	bool verbose = false;
@@ -183,6 +190,13 @@ int cmd_oci_hook(int argc, char *argv[])
 			break;
 		case OPT_KEY:
 			key = optarg;
+			break;
+		case OPT_SERVE_CGROUP:
+			if (optarg[0] != '/' && strcmp(optarg, "container") != 0) {
+				log_error("oci-hook: --serve-cgroup needs 'container' or an absolute path");
+				return EXIT_USAGE;
+			}
+			serve_cgroup = optarg;
 			break;
 		case 'v':
 			verbose = true;
@@ -227,7 +241,7 @@ int cmd_oci_hook(int argc, char *argv[])
 	if (strcmp(stage, "poststop") == 0)
 		ret = hook_stop_server(&dirs, vtpm_oci_state_get_id(st));
 	else
-		ret = hook_create(st, &dirs, key, verbose);
+		ret = hook_create(st, &dirs, key, serve_cgroup, verbose);
 	vtpm_oci_state_free(st);
 	return ret;
 }

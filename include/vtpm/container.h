@@ -137,6 +137,22 @@ int vtpm_cgroup_get_version(const struct vtpm_cgroup *cg);
 const char *vtpm_cgroup_get_path(const struct vtpm_cgroup *cg);
 
 /**
+ * vtpm_cgroup_enter - move the calling process (all its threads) into @cg
+ *
+ * For a serving process that should be charged to a container's CPU
+ * limit: its own cgroup, or one beside it below the same parent.  A
+ * runtime that removes the container's cgroup kills what is left in it,
+ * the server included, before any poststop hook runs; a cgroup beside it
+ * keeps the server until it is stopped.
+ *
+ * Returns: 0; -EINVAL for a NULL @cg; -EOPNOTSUPP for a cgroup v1 devices
+ * directory (it accounts no CPU time); or a negative errno from writing
+ * cgroup.procs (-EBUSY for a cgroup v2 directory whose controllers are
+ * enabled for children: only leaves take processes).
+ */
+int vtpm_cgroup_enter(struct vtpm_cgroup *cg);
+
+/**
  * vtpm_cgroup_allow - let the cgroup's processes use the nodes of @rules
  *
  * cgroup v1: writes each "c MAJ:MIN rwm" line to devices.allow.
