@@ -60,7 +60,9 @@ while kill -0 "$pid" 2>/dev/null; do
 	sleep 0.05
 	i=$((i + 1))
 done
-[ ! -e "$sock" ] || fail "the socket is left behind"
-[ ! -e "$tmp/pid" ] || fail "the pid file is left behind"
+# A confined server (vtpm_sandbox_confine(3)) cannot remove names outside
+# its state directory: the socket and pid file names may stay, but nothing
+# answers there.
+"$vtpmctl" ctrl "$sock" info >/dev/null 2>&1 && fail "the socket still answers"
 ls "$tmp/state" | grep -q '^tpm2-00.permall$' || fail "no state written: $(ls "$tmp/state")"
-pass "CMD_SHUTDOWN ends it; socket and pid file removed, state kept"
+pass "CMD_SHUTDOWN ends it; the socket is closed, state kept"
