@@ -101,8 +101,9 @@ int main(int argc, char *argv[])
 	r = vtpm_ctx_new(&ctx);
 	if (r == 0)
 		r = vtpm_backend_new_libtpms(ctx, VTPM_VERSION_2, argv[1], 0, &backend);
+	/* Started and self-tested before the kernel asks, as vtpmctl does. */
 	if (r == 0)
-		r = vtpm_backend_start(backend);
+		r = vtpm_backend_startup(backend, 0, NULL);
 	if (r == 0)
 		r = vtpm_device_new(ctx, VTPM_VERSION_2, &dev);
 	if (r == 0)
