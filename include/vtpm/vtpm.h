@@ -17,5 +17,6 @@
 #include <vtpm/state.h>
 #include <vtpm/manager.h>
 #include <vtpm/process.h>
+#include <vtpm/manufacture.h>
 
 #endif
