@@ -34,6 +34,7 @@ struct create_options {
 	bool chose_identity; /* --user or --group given, not the default */
 	bool standalone; /* --standalone: never the vtpmctl daemon's */
 	struct container_opts container;
+	struct manufacture_opts manufacture;
 	const char *ctrl;	 /* --ctrl address, or NULL */
 	const char *key;	 /* --key options, or NULL */
 	const char *socket;	 /* --socket: serve a VM there, no device */
@@ -98,6 +99,7 @@ static void create_usage(FILE *f)
 		"  --serve-cgroup DIR  serve from cgroup v2 directory DIR, or 'container'\n"
 		"                      (the cgroup of --pid): CPU time charged there\n"
 		CONTAINER_USAGE
+		MANUFACTURE_USAGE
 		"  -v, --verbose       log what the library does\n"
 		"  -h, --help          show this help\n",
 		DEFAULT_REGISTER_TIMEOUT_S);
@@ -182,6 +184,7 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 		{ "standalone", no_argument, NULL, OPT_STANDALONE },
 		{ "serve-cgroup", required_argument, NULL, OPT_SERVE_CGROUP },
 		CONTAINER_LONG_OPTIONS,
+		MANUFACTURE_LONG_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -297,6 +300,8 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 			return 1;
 		default:
 			r = container_parse_opt(c, optarg, &o->container);
+			if (r == -ENOENT)
+				r = manufacture_parse_opt(c, optarg, &o->manufacture);
 			if (r == 0)
 				break;
 			if (r == -ENOENT)
@@ -320,7 +325,8 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 		log_error("--key applies to the libtpms backend: give swtpm its own --key");
 		return -EINVAL;
 	}
-	if (container_check_opts(&o->container) < 0)
+	if (container_check_opts(&o->container) < 0 ||
+	    manufacture_check_opts(&o->manufacture, o->version) < 0)
 		return -EINVAL;
 	if (o->socket && (o->ctrl || o->swtpm_data || container_wanted(&o->container))) {
 		log_error("--socket serves the control channel itself, from libtpms, with no "
@@ -616,6 +622,7 @@ out:
 static bool managed_eligible(const struct create_options *o)
 {
 	return !o->standalone && !o->swtpm_data && !o->socket && !o->key && !o->ctrl &&
+	       !o->manufacture.wanted &&
 	       !o->chose_identity && o->sandbox && !o->serve_cgroup &&
 	       /* the pid file's lock must be held by a process that stops it */
 	       !(o->daemon && o->pidfile);
@@ -805,6 +812,9 @@ int cmd_create(int argc, char *argv[])
 		}
 	}
 
+	r = manufacture_run(backend, &o.manufacture, state_dir);
+	if (r < 0)
+		goto out;
 	/* A VM's firmware sends Startup itself: no start-up here. */
 	if (o.socket) {
 		ret = serve_socket(ctx, backend, &o, state_dir, &pidfile_fd);

@@ -11,6 +11,8 @@ static const struct vtpmctl_command commands[] = {
 	{ "create", cmd_create, "create a vTPM and serve it until stopped" },
 	{ "ctrl", cmd_ctrl, "send a control command (init, stop, ...) to a running vTPM" },
 	{ "state", cmd_state, "export a TPM's state to a file, or import it" },
+	{ "manufacture", cmd_manufacture, "give a stopped TPM its EKs, certificates and PCR banks" },
+	{ "ek-cert", cmd_ek_cert, "print a TPM's EK certificate" },
 	{ "rules", cmd_rules, "print the container rules for an existing vTPM" },
 	{ "cdi", cmd_cdi, "add vTPMs to a CDI spec file, or remove them" },
 	{ "oci-hook", cmd_oci_hook, "OCI runtime hook: a vTPM per container" },

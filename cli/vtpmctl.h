@@ -21,6 +21,8 @@ struct vtpmctl_command {
 };
 
 int cmd_create(int argc, char *argv[]);
+int cmd_manufacture(int argc, char *argv[]);
+int cmd_ek_cert(int argc, char *argv[]);
 int cmd_ctrl(int argc, char *argv[]);
 int cmd_state(int argc, char *argv[]);
 int cmd_rules(int argc, char *argv[]);
@@ -206,6 +208,61 @@ int managed_rules(struct vtpm_ctx *ctx, const struct vtpm_instance_info *info,
  * "instance", "state_dir", "pid". */
 struct json_object *managed_to_json(const struct vtpm_instance_info *info);
 void managed_print(const struct vtpm_instance_info *info, FILE *f);
+
+/* ---- manufacture.c: EKs, certificates and PCR banks at create ---- */
+
+/* getopt values of the manufacture options; add MANUFACTURE_LONG_OPTIONS to a table. */
+enum {
+	MANUFACTURE_OPT_EK = 0x1100,
+	MANUFACTURE_OPT_EK_CERT,
+	MANUFACTURE_OPT_LOCK_NVRAM,
+	MANUFACTURE_OPT_PCR_BANKS,
+	MANUFACTURE_OPT_CA_DIR,
+	MANUFACTURE_OPT_CA_KEY,
+	MANUFACTURE_OPT_CA_CERT,
+};
+
+#define MANUFACTURE_LONG_OPTIONS						\
+	{ "create-ek", no_argument, NULL, MANUFACTURE_OPT_EK },			\
+	{ "create-ek-cert", no_argument, NULL, MANUFACTURE_OPT_EK_CERT },	\
+	{ "lock-nvram", no_argument, NULL, MANUFACTURE_OPT_LOCK_NVRAM },	\
+	{ "pcr-banks", required_argument, NULL, MANUFACTURE_OPT_PCR_BANKS },	\
+	{ "ca-dir", required_argument, NULL, MANUFACTURE_OPT_CA_DIR },		\
+	{ "ca-key", required_argument, NULL, MANUFACTURE_OPT_CA_KEY },		\
+	{ "ca-cert", required_argument, NULL, MANUFACTURE_OPT_CA_CERT }
+
+/* The local CA when no CA is named. */
+#define DEFAULT_CA_DIR "/var/lib/vtpm/ca"
+
+#define MANUFACTURE_USAGE							\
+	"Manufacture (TPM 2; on a new state, or one that lacks what is asked):\n" \
+	"  --create-ek         RSA 2048 and ECC P-256 endorsement keys from the TCG\n" \
+	"                      default templates, persistent at 0x81010001/0x81010002\n" \
+	"  --create-ek-cert    also their certificates, in NV 0x01c00002/0x01c0000a\n" \
+	"  --lock-nvram        lock the certificates' NV indices for good\n"	\
+	"  --pcr-banks LIST    active PCR banks from sha1,sha256,sha384,sha512\n"	\
+	"                      (default on a new TPM: sha256, as swtpm_setup)\n"	\
+	"  --ca-dir DIR        local CA, created on first use (default\n"	\
+	"                      " DEFAULT_CA_DIR ")\n"				\
+	"  --ca-key FILE, --ca-cert FILE  sign with this CA instead (PEM)\n"
+
+struct manufacture_opts {
+	struct vtpm_manufacture_options lib;
+	bool wanted;
+};
+
+/* Handle one MANUFACTURE_OPT_*: 0, -EINVAL (reported), -ENOENT if not ours. */
+int manufacture_parse_opt(int opt, const char *arg, struct manufacture_opts *m);
+/* Check the combination for a TPM of @version: 0 or -EINVAL (reported). */
+int manufacture_check_opts(struct manufacture_opts *m, enum vtpm_version version);
+/*
+ * If manufacture is asked for: start @backend (its state in @where) and
+ * manufacture it.  Before the device exists, since the kernel's start-up
+ * commands time out while a TPM derives its keys.  0 or a negative errno
+ * (reported).
+ */
+int manufacture_run(struct vtpm_backend *backend, const struct manufacture_opts *m,
+		    const char *where);
 
 /* ---- warden.c: a privileged parent takes the device back ---- */
 

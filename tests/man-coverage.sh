@@ -77,6 +77,11 @@ while read -r name fn; do
 			fi
 		done <"$tmp/container-opts"
 	fi
+	# The shared manufacture options: all of them wherever the table is used.
+	if grep -q MANUFACTURE_LONG_OPTIONS "$file"; then
+		opts="$opts $(sed -n '/^#define MANUFACTURE_LONG_OPTIONS/,/^$/s/.*{ "\([a-z0-9-]*\)", .*/\1/p' \
+			"$src/cli/vtpmctl.h")"
+	fi
 	missing=
 	for opt in $opts; do
 		[ "$opt" = help ] && continue
