@@ -19,12 +19,14 @@
 
 #include "state-dir.h"
 #include "vtpm-internal.h"
+#include "wire.h"
 
 struct libtpms_backend {
 	struct vtpm_ctx *ctx;
 	enum vtpm_version version;
 	struct vtpm_state_dir *state_dir;
 	bool resume;	       /* load saved volatile state at the next start */
+	bool started;	       /* TPM_Startup succeeded (or was resumed) since power-on */
 	uint8_t locality;      /* of the command being processed */
 	unsigned char *respbuf; /* libtpms' response buffer, kept across calls */
 	uint32_t respbuf_size;
@@ -54,6 +56,8 @@ static TPM_RESULT cb_nvram_loaddata(unsigned char **data, uint32_t *length,
 		return TPM_RETRY;
 	if (r < 0)
 		return TPM_FAIL;
+	if (strcmp(name, TPM_VOLATILESTATE_NAME) == 0)
+		instance->started = true;
 	*data = buf;
 	*length = (uint32_t)len;
 	return TPM_SUCCESS;
@@ -120,6 +124,7 @@ static int power_on(struct libtpms_backend *b)
 	/* Responses must fit the proxy driver's buffer. */
 	TPMLIB_SetBufferSize(VTPM_BUFFER_SIZE, NULL, NULL);
 
+	b->started = false; /* until a start-up, or resumed state (cb_nvram_loaddata) */
 	rc = TPMLIB_MainInit();
 	if (rc != TPM_SUCCESS) {
 		/* Releases libtpms' version lock, or no later start could succeed. */
@@ -152,6 +157,18 @@ static int libtpms_start(void *data)
 	return r;
 }
 
+/* Whether @cmd was a TPM_Startup / TPM2_Startup that succeeded. */
+static bool is_successful_startup(enum vtpm_version version, const uint8_t *cmd, size_t cmd_len,
+				  const uint8_t *resp, size_t resp_len)
+{
+	struct tpm_header c, r;
+
+	if (!vtpm_wire_parse_header(cmd, cmd_len, &c) || !vtpm_wire_parse_header(resp, resp_len, &r))
+		return false;
+	return r.code == 0 &&
+	       c.code == (version == VTPM_VERSION_2 ? TPM2_CC_STARTUP : TPM12_ORD_STARTUP);
+}
+
 static int libtpms_process(void *data, const uint8_t *cmd, size_t cmd_len, uint8_t locality,
 			   uint8_t *resp, size_t resp_size, size_t *resp_len)
 {
@@ -171,6 +188,8 @@ static int libtpms_process(void *data, const uint8_t *cmd, size_t cmd_len, uint8
 		return -EMSGSIZE;
 	memcpy(resp, b->respbuf, len);
 	*resp_len = len;
+	if (is_successful_startup(b->version, cmd, cmd_len, resp, len))
+		b->started = true;
 	return 0;
 }
 
@@ -190,9 +209,15 @@ static int save_volatile(struct libtpms_backend *b)
 static int libtpms_shutdown(void *data)
 {
 	struct libtpms_backend *b = data;
-	int r;
+	int r = 0;
 
-	r = save_volatile(b);
+	/*
+	 * A TPM that was never started has no volatile state worth resuming:
+	 * swtpm would resume it as started, with the PCR allocation of the
+	 * last start rather than the one TPM2_PCR_Allocate set.
+	 */
+	if (b->started)
+		r = save_volatile(b);
 	if (r < 0)
 		err(b->ctx, "could not save the volatile state: %s", strerror(-r));
 	TPMLIB_Terminate();

@@ -53,6 +53,9 @@
 #define TPM12_TAG_RQU_AUTH2_COMMAND 0x00c3
 #define TPM12_TAG_RSP_COMMAND 0x00c4
 
+/* TPM Main Part 2 (TPM 1.2 Structures), 17 ordinals. */
+#define TPM12_ORD_STARTUP 0x00000099
+
 /* TPM Main Part 2 (TPM 1.2 Structures), 16 return codes. */
 #define TPM12_FAIL 0x09
 #define TPM12_BAD_PARAM_SIZE 0x19

@@ -106,7 +106,9 @@ int vtpm_backend_new(struct vtpm_ctx *ctx, enum vtpm_version version,
  *	clean shutdown saved (like resuming from suspend: PCRs and loaded
  *	objects survive).  Without it every start is a fresh power-on and
  *	only permanent state survives.  The saved volatile state is consumed
- *	either way, so a later crash never resumes stale state.
+ *	either way, so a later crash never resumes stale state.  Shutdown
+ *	saves volatile state only for a TPM that was started (TPM_Startup, or
+ *	resumed) since power-on: one never started has none worth resuming.
  */
 #define VTPM_LIBTPMS_RESUME (1u << 0)
 
