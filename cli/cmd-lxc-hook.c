@@ -41,6 +41,9 @@ static void lxc_hook_usage(FILE *f)
 		"  --state-base DIR    TPM state in DIR/<name> (default " DEFAULT_LXC_STATE_BASE ")\n"
 		"  --path P, --pathrm P, --uid U, --gid G, --mode M  as for 'vtpmctl create'\n"
 		"  --key OPTIONS       encrypt the state at rest, as 'vtpmctl create --key'\n"
+		"  --create-ek-cert, --create-ek, --lock-nvram, --pcr-banks LIST,\n"
+		"  --ca-dir DIR, --ca-key FILE, --ca-cert FILE  manufacture the TPM at its\n"
+		"                      first start, as for 'vtpmctl create'\n"
 		"  -v, --verbose       log what the library does\n"
 		"  -h, --help          show this help\n");
 }
@@ -54,6 +57,7 @@ int cmd_lxc_hook(int argc, char *argv[])
 		{ "tpm12", no_argument, NULL, OPT_TPM12 },
 		{ "key", required_argument, NULL, OPT_KEY },
 		CONTAINER_LONG_OPTIONS,
+		MANUFACTURE_LONG_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -62,7 +66,8 @@ int cmd_lxc_hook(int argc, char *argv[])
 				  .state_base = DEFAULT_LXC_STATE_BASE, .prefix = "lxc-" };
 	const char *name, *type, *pid_env, *version = "2";
 	struct container_opts unused = {};
-	char *extra[16];
+	struct manufacture_opts manufacture = {};
+	char *extra[32];
 	int n_extra = 0, c;
 	unsigned long pid;
 	bool verbose = false;
@@ -112,11 +117,24 @@ int cmd_lxc_hook(int argc, char *argv[])
 		case 'h':
 			lxc_hook_usage(stdout);
 			return EXIT_OK;
-		default:
-			lxc_hook_usage(stderr);
+		default: {
+			/* Manufacture options are checked here and handed on to create. */
+			int r = manufacture_parse_opt(c, optarg, &manufacture);
+
+			if (r == 0)
+				break;
+			if (r == -ENOENT)
+				lxc_hook_usage(stderr);
 			return EXIT_USAGE;
 		}
+		}
 	}
+
+	if (manufacture_check_opts(&manufacture, strcmp(version, "2") == 0 ? VTPM_VERSION_2 :
+							  VTPM_VERSION_1_2) < 0 ||
+	    manufacture_append_args(&manufacture, extra, &n_extra,
+				    (int)(sizeof(extra) / sizeof(extra[0]))) < 0)
+		return EXIT_USAGE;
 
 	name = getenv("LXC_NAME");
 	type = getenv("LXC_HOOK_TYPE");

@@ -41,6 +41,10 @@
 #define ANNOTATION_UID "libvtpm.org/uid"
 #define ANNOTATION_GID "libvtpm.org/gid"
 #define ANNOTATION_MODE "libvtpm.org/mode"
+/* Manufacture at the first start; the CA is the hook's (operator's) choice. */
+#define ANNOTATION_EK_CERT "libvtpm.org/create-ek-cert" /* "true" or "false" */
+#define ANNOTATION_LOCK_NVRAM "libvtpm.org/lock-nvram"	/* "true" or "false" */
+#define ANNOTATION_PCR_BANKS "libvtpm.org/pcr-banks"	/* e.g. "sha256,sha384" */
 
 static void hook_usage(FILE *f)
 {
@@ -57,10 +61,15 @@ static void hook_usage(FILE *f)
 		"  --key OPTIONS       encrypt the state at rest, as 'vtpmctl create --key'\n"
 		"  --serve-cgroup container|DIR  serve from the container's cgroup (or\n"
 		"                      cgroup v2 directory DIR): its CPU limit applies\n"
+		"  --create-ek-cert, --create-ek, --lock-nvram, --pcr-banks LIST,\n"
+		"  --ca-dir DIR, --ca-key FILE, --ca-cert FILE  manufacture every container's\n"
+		"                      TPM at its first start, as for 'vtpmctl create'\n"
 		"  -v, --verbose       log what the library does\n"
 		"  -h, --help          show this help\n\n"
 		"Annotations: " ANNOTATION_VERSION " (2 or 1.2), " ANNOTATION_PATH ",\n"
-		ANNOTATION_PATHRM ", " ANNOTATION_UID ", " ANNOTATION_GID ", " ANNOTATION_MODE ".\n");
+		ANNOTATION_PATHRM ", " ANNOTATION_UID ", " ANNOTATION_GID ", " ANNOTATION_MODE ",\n"
+		ANNOTATION_EK_CERT " and " ANNOTATION_LOCK_NVRAM " (true or false),\n"
+		ANNOTATION_PCR_BANKS " (e.g. sha256,sha384).\n");
 }
 
 /* Keep the library's first error, to report it on our own single line. */
@@ -109,12 +118,28 @@ static void add_annotation_arg(const struct vtpm_oci_state *st, const char *key,
 	}
 }
 
+/* Append @opt for a "true" annotation; -EINVAL (reported) unless true or false. */
+static int add_annotation_flag(const struct vtpm_oci_state *st, const char *key,
+			       const char *opt, char **argv, int *argc)
+{
+	const char *v = vtpm_oci_state_get_annotation(st, key);
+
+	if (!v || strcmp(v, "false") == 0)
+		return 0;
+	if (strcmp(v, "true") != 0) {
+		log_error("oci-hook: annotation %s is '%s', not true or false", key, v);
+		return -EINVAL;
+	}
+	argv[(*argc)++] = (char *)opt;
+	return 0;
+}
+
 static int hook_create(struct vtpm_oci_state *st, const struct hook_dirs *dirs, const char *key,
-		       const char *serve_cgroup, bool verbose)
+		       const char *serve_cgroup, struct manufacture_opts *manufacture, bool verbose)
 {
 	_cleanup_free_ char *rootfs = NULL;
 	const char *version = vtpm_oci_state_get_annotation(st, ANNOTATION_VERSION);
-	char *extra[14];
+	char *extra[48];
 	struct vtpm_ctx *ctx;
 	int n = 0, r;
 
@@ -147,6 +172,13 @@ static int hook_create(struct vtpm_oci_state *st, const struct hook_dirs *dirs, 
 		extra[n++] = (char *)"--serve-cgroup";
 		extra[n++] = (char *)serve_cgroup;
 	}
+	add_annotation_arg(st, ANNOTATION_PCR_BANKS, "--pcr-banks", extra, &n);
+	if (add_annotation_flag(st, ANNOTATION_EK_CERT, "--create-ek-cert", extra, &n) < 0 ||
+	    add_annotation_flag(st, ANNOTATION_LOCK_NVRAM, "--lock-nvram", extra, &n) < 0)
+		return EXIT_FAIL;
+	/* The hook's own manufacture options (the operator's CA) come last. */
+	if (manufacture_append_args(manufacture, extra, &n, (int)(sizeof(extra) / sizeof(extra[0]))) < 0)
+		return EXIT_FAIL;
 	/* The runtime has not pivoted yet: the rootfs is a path in its namespace. */
 	return hook_start_server(dirs, vtpm_oci_state_get_id(st), vtpm_oci_state_get_pid(st),
 				 rootfs, version, extra, n, verbose);
@@ -160,6 +192,7 @@ int cmd_oci_hook(int argc, char *argv[])
 		{ "state-base", required_argument, NULL, OPT_STATE_BASE },
 		{ "key", required_argument, NULL, OPT_KEY },
 		{ "serve-cgroup", required_argument, NULL, OPT_SERVE_CGROUP },
+		MANUFACTURE_LONG_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -172,6 +205,7 @@ int cmd_oci_hook(int argc, char *argv[])
 	struct vtpm_ctx *ctx = NULL;
 	bool verbose = false;
 	char why[256] = "";
+	struct manufacture_opts manufacture = {};
 	size_t len = 0;
 	int c, r, ret;
 
@@ -205,7 +239,12 @@ int cmd_oci_hook(int argc, char *argv[])
 			hook_usage(stdout);
 			return EXIT_OK;
 		default:
-			hook_usage(stderr);
+			/* Checked here, handed on to create. */
+			r = manufacture_parse_opt(c, optarg, &manufacture);
+			if (r == 0)
+				break;
+			if (r == -ENOENT)
+				hook_usage(stderr);
 			return EXIT_USAGE;
 		}
 	}
@@ -213,6 +252,9 @@ int cmd_oci_hook(int argc, char *argv[])
 		log_error("oci-hook: give exactly one hook stage (createRuntime, prestart, poststop)");
 		return EXIT_USAGE;
 	}
+	/* TPM 2 here: the version annotation is checked by create. */
+	if (manufacture_check_opts(&manufacture, VTPM_VERSION_2) < 0)
+		return EXIT_USAGE;
 	stage = argv[optind];
 	if (strcmp(stage, "createRuntime") && strcmp(stage, "prestart") && strcmp(stage, "poststop")) {
 		log_error("oci-hook: unsupported stage '%s' (createRuntime, prestart, poststop)", stage);
@@ -241,7 +283,7 @@ int cmd_oci_hook(int argc, char *argv[])
 	if (strcmp(stage, "poststop") == 0)
 		ret = hook_stop_server(&dirs, vtpm_oci_state_get_id(st));
 	else
-		ret = hook_create(st, &dirs, key, serve_cgroup, verbose);
+		ret = hook_create(st, &dirs, key, serve_cgroup, &manufacture, verbose);
 	vtpm_oci_state_free(st);
 	return ret;
 }

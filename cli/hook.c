@@ -277,7 +277,7 @@ int hook_start_server(const struct hook_dirs *dirs, const char *name, pid_t pid,
 		      bool verbose)
 {
 	_cleanup_free_ char *state_dir = NULL, *pidfile = NULL, *record = NULL;
-	char pid_str[32], *argv[48];
+	char pid_str[32], *argv[64];
 	int argc = 0, r, ret, null_fd;
 
 	if (!name_ok(name)) {
@@ -292,7 +292,7 @@ int hook_start_server(const struct hook_dirs *dirs, const char *name, pid_t pid,
 		log_error("no process id for container %s", name);
 		return EXIT_FAIL;
 	}
-	if (n_extra > 24)
+	if (n_extra > 40)
 		return EXIT_FAIL;
 	if (pidfile_path(dirs, name, &pidfile) < 0 ||
 	    asprintf(&state_dir, "%s/%s", dirs->state_base, name) < 0) {

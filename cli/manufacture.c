@@ -26,6 +26,7 @@ int manufacture_parse_opt(int opt, const char *arg, struct manufacture_opts *m)
 			log_error("--pcr-banks: '%s' is not a list from sha1,sha256,sha384,sha512", arg);
 			return -EINVAL;
 		}
+		m->pcr_banks_arg = arg;
 		break;
 	case MANUFACTURE_OPT_CA_DIR:
 	case MANUFACTURE_OPT_CA_KEY:
@@ -40,7 +41,8 @@ int manufacture_parse_opt(int opt, const char *arg, struct manufacture_opts *m)
 			m->lib.ca_key = arg;
 		else
 			m->lib.ca_cert = arg;
-		break;
+		/* A CA alone asks for nothing: it serves --create-ek-cert, if given. */
+		return 0;
 	default:
 		return -ENOENT;
 	}
@@ -48,16 +50,41 @@ int manufacture_parse_opt(int opt, const char *arg, struct manufacture_opts *m)
 	return 0;
 }
 
+int manufacture_append_args(const struct manufacture_opts *m, char **argv, int *argc, int max)
+{
+	const struct vtpm_manufacture_options *o = &m->lib;
+	const struct {
+		bool set;
+		const char *name;
+		const char *value;
+	} args[] = {
+		{ o->flags & VTPM_MANUFACTURE_EK, "--create-ek", NULL },
+		{ o->flags & VTPM_MANUFACTURE_EK_CERT, "--create-ek-cert", NULL },
+		{ o->flags & VTPM_MANUFACTURE_LOCK_NV, "--lock-nvram", NULL },
+		{ o->pcr_banks, "--pcr-banks", m->pcr_banks_arg },
+		{ o->ca_dir, "--ca-dir", o->ca_dir },
+		{ o->ca_key, "--ca-key", o->ca_key },
+		{ o->ca_cert, "--ca-cert", o->ca_cert },
+	};
+
+	for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++) {
+		if (!args[i].set)
+			continue;
+		if (*argc + 2 > max) {
+			log_error("too many options to hand on");
+			return -EINVAL;
+		}
+		argv[(*argc)++] = (char *)args[i].name;
+		if (args[i].value)
+			argv[(*argc)++] = (char *)args[i].value;
+	}
+	return 0;
+}
+
 int manufacture_check_opts(struct manufacture_opts *m, enum vtpm_version version)
 {
 	struct vtpm_manufacture_options *o = &m->lib;
 
-	if (!m->wanted)
-		return 0;
-	if (version != VTPM_VERSION_2) {
-		log_error("manufacture options (--create-ek-cert, --pcr-banks, ...) need a TPM 2");
-		return -EINVAL;
-	}
 	if (o->ca_dir && (o->ca_key || o->ca_cert)) {
 		log_error("--ca-dir and --ca-key/--ca-cert exclude each other");
 		return -EINVAL;
@@ -66,8 +93,10 @@ int manufacture_check_opts(struct manufacture_opts *m, enum vtpm_version version
 		log_error("--ca-key and --ca-cert go together");
 		return -EINVAL;
 	}
-	if ((o->ca_dir || o->ca_key) && !(o->flags & VTPM_MANUFACTURE_EK_CERT)) {
-		log_error("a CA signs EK certificates: add --create-ek-cert");
+	if (!m->wanted)
+		return 0;
+	if (version != VTPM_VERSION_2) {
+		log_error("manufacture options (--create-ek-cert, --pcr-banks, ...) need a TPM 2");
 		return -EINVAL;
 	}
 	if (o->flags & VTPM_MANUFACTURE_EK_CERT && !o->ca_key && !o->ca_dir)

@@ -248,12 +248,18 @@ enum {
 
 struct manufacture_opts {
 	struct vtpm_manufacture_options lib;
-	bool wanted;
+	const char *pcr_banks_arg;	/* as given, to hand on */
+	bool wanted;			/* something to do (a CA alone is not) */
 };
 
 /* Handle one MANUFACTURE_OPT_*: 0, -EINVAL (reported), -ENOENT if not ours. */
 int manufacture_parse_opt(int opt, const char *arg, struct manufacture_opts *m);
-/* Check the combination for a TPM of @version: 0 or -EINVAL (reported). */
+/* Append the options in @m to @argv for a 'vtpmctl create' (strings borrowed). */
+int manufacture_append_args(const struct manufacture_opts *m, char **argv, int *argc, int max);
+/*
+ * Check the combination for a TPM of @version: 0 or -EINVAL (reported).
+ * With a certificate asked for and no CA, the default local CA is set.
+ */
 int manufacture_check_opts(struct manufacture_opts *m, enum vtpm_version version);
 /*
  * If manufacture is asked for: start @backend (its state in @where) and

@@ -42,7 +42,15 @@ expect 1 "$good" oci-hook $dirs createRuntime
 expect 0 '{"ociVersion":"1.0.2","id":"c1","status":"stopped"}' oci-hook $dirs poststop
 # crun's poststop state carries "pid": 0.
 expect 0 '{"ociVersion":"1.0.0","id":"c1","pid":0,"status":"stopped","bundle":"/b"}' oci-hook $dirs poststop
+expect 2 "$good" oci-hook $dirs --pcr-banks md5 createRuntime
+expect 2 "$good" oci-hook $dirs --ca-key k.pem --create-ek-cert createRuntime
 }
+# A manufacture annotation that is neither true nor false.
+mkdir -p "$tmp/bundle/rootfs"
+echo '{"ociVersion":"1.0.2","root":{"path":"rootfs"}}' >"$tmp/bundle/config.json"
+# shellcheck disable=SC2086
+expect 1 '{"ociVersion":"1.0.2","id":"c1","status":"creating","pid":1,"bundle":"'"$tmp/bundle"'","annotations":{"libvtpm.org/create-ek-cert":"yes"}}' \
+	oci-hook $dirs createRuntime
 [ ! -e "$tmp/state/c1" ] && [ ! -e "$tmp/state/../c1" ] || { echo "FAIL: a failed hook left state behind"; status=1; }
 
 # A stale pid file whose pid now belongs to another vtpmctl (here one
@@ -81,6 +89,7 @@ prefix="env -u LXC_PID LXC_NAME=c2 LXC_HOOK_TYPE=start-host" expect 1 "" lxc-hoo
 prefix="env LXC_PID=x LXC_NAME=c2 LXC_HOOK_TYPE=start-host" expect 1 "" lxc-hook $dirs
 prefix="env LXC_PID=1 LXC_NAME=a/b LXC_HOOK_TYPE=start-host" expect 1 "" lxc-hook $dirs
 prefix="env LXC_NAME=c2 LXC_HOOK_TYPE=post-stop" expect 2 "" lxc-hook --mode 9999 $dirs
+prefix="env LXC_NAME=c2 LXC_HOOK_TYPE=post-stop" expect 2 "" lxc-hook --pcr-banks sha1,md5 $dirs
 prefix="env LXC_NAME=c2 LXC_HOOK_TYPE=post-stop" expect 0 "" lxc-hook $dirs
 prefix="env -u LXC_HOOK_TYPE LXC_NAME=c2" expect 0 "" lxc-hook $dirs c2 lxc post-stop
 # A key that cannot be read: one line, before any device or state.
