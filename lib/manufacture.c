@@ -7,9 +7,8 @@
  * Every step first asks whether it is done already (a persistent EK, a
  * defined certificate index, the banks as wanted) and keeps what it
  * finds, so manufacturing twice changes nothing and a TPM made by
- * swtpm_setup keeps its identity.  The TPM is left in the power state it
- * was found in, so whoever starts it next (the kernel, a hypervisor) sees
- * what it would have seen without manufacture.
+ * swtpm_setup keeps its identity.  A TPM this call started or restarted is
+ * left started and self-tested, as firmware hands a TPM over.
  */
 #include "config.h"
 
@@ -63,6 +62,7 @@ struct mfg {
 	struct vtpm_backend *b;
 	struct vtpm_ctx *ctx;
 	bool started_here;	/* this call sent TPM2_Startup */
+	bool power_cycled;	/* this call power-cycled the TPM */
 	size_t nv_chunk;
 	struct tpm_identity id;
 	struct tpm2_cmd c;
@@ -135,8 +135,7 @@ static int startup(struct mfg *m)
 
 /*
  * An orderly TPM2_Shutdown and a power cycle: applies a new PCR
- * allocation, and gives back a TPM that waits for TPM2_Startup.  One that
- * ran when we came is started again.
+ * allocation; the TPM then waits for TPM2_Startup.
  */
 static int power_cycle(struct mfg *m)
 {
@@ -149,15 +148,34 @@ static int power_cycle(struct mfg *m)
 	if (ret < 0)
 		return ret;
 	ret = vtpm_backend_reset(m->b);
-	if (ret < 0) {
+	if (ret < 0)
 		err(m->ctx, "cannot power-cycle the TPM: %s", strerror(-ret));
-		return ret;
+	m->power_cycled = true;
+	return ret;
+}
+
+/*
+ * Leave the TPM started and self-tested, as a TPM is when firmware hands
+ * it over: the kernel's start-up commands then find nothing slow to do.
+ * TPM2_Startup and a full TPM2_SelfTest take long on a loaded emulated
+ * host, longer than the kernel waits for them (drivers/char/tpm/tpm.h:
+ * TPM2_DURATION_MEDIUM, 750 ms, for TPM2_Startup).
+ */
+static int start_and_test(struct mfg *m)
+{
+	struct tpm2_rsp r;
+	int ret;
+
+	if (m->power_cycled) {
+		tpm2_cmd_begin(&m->c, TPM2_ST_NO_SESSIONS, TPM2_CC_STARTUP);
+		tpm2_cmd_u16(&m->c, TPM2_SU_CLEAR);
+		ret = run(m, "TPM2_Startup", &r);
+		if (ret < 0)
+			return ret;
 	}
-	if (m->started_here)
-		return 0;
-	tpm2_cmd_begin(&m->c, TPM2_ST_NO_SESSIONS, TPM2_CC_STARTUP);
-	tpm2_cmd_u16(&m->c, TPM2_SU_CLEAR);
-	return run(m, "TPM2_Startup", &r);
+	tpm2_cmd_begin(&m->c, TPM2_ST_NO_SESSIONS, TPM2_CC_SELF_TEST);
+	tpm2_cmd_u8(&m->c, 1); /* fullTest: YES */
+	return run(m, "TPM2_SelfTest", &r);
 }
 
 /* Copy the printable vendor string bytes of @v into the model name. */
@@ -252,6 +270,7 @@ static int read_persistent(struct mfg *m, const struct ek_kind *k, struct ek_pub
  */
 static int ek_create(struct mfg *m, const struct ek_kind *k, struct ek_public *pub, bool *made)
 {
+	int64_t t0 = vtpm_now_ms();
 	struct ek_public there;
 	struct tpm2_rsp r;
 	uint32_t handle;
@@ -269,6 +288,7 @@ static int ek_create(struct mfg *m, const struct ek_kind *k, struct ek_public *p
 	ret = run(m, "TPM2_CreatePrimary(EK)", &r);
 	if (ret < 0)
 		return ret;
+	info(m->ctx, "%s EK derived in %lld ms", k->name, (long long)(vtpm_now_ms() - t0));
 	handle = tpm2_rsp_u32(&r);
 	tpm2_rsp_u32(&r);	/* parameterSize */
 	ret = ek_public_parse(&r, k->type, pub);
@@ -309,6 +329,7 @@ static int ek_certify(struct mfg *m, const struct ek_kind *k, const struct ek_pu
 		      struct vtpm_ca *ca, bool *made)
 {
 	_cleanup_free_ uint8_t *der = NULL;
+	int64_t t0 = vtpm_now_ms();
 	size_t der_len = 0;
 	uint32_t attrs;
 	uint16_t size;
@@ -325,8 +346,8 @@ static int ek_certify(struct mfg *m, const struct ek_kind *k, const struct ek_pu
 	ret = tpm2_nv_define_write(m->b, k->nv_index, EK_CERT_NV_ATTRS, der, der_len, m->nv_chunk);
 	if (ret < 0)
 		return ret;
-	info(m->ctx, "%s EK certificate (%zu bytes) written to NV index 0x%08x",
-	     k->name, der_len, k->nv_index);
+	info(m->ctx, "%s EK certificate (%zu bytes) signed and written to NV index 0x%08x in %lld ms",
+	     k->name, der_len, k->nv_index, (long long)(vtpm_now_ms() - t0));
 	*made = true;
 	return 0;
 }
@@ -502,14 +523,17 @@ static int manufacture(struct mfg *m, const struct vtpm_manufacture_options *o,
 		*changed = true;
 	for (size_t i = 0; ret == 0 && flags & VTPM_MANUFACTURE_LOCK_NV && i < ARRAY_SIZE(ek_kinds); i++)
 		ret = nv_lock(m, &ek_kinds[i], changed);
-	if (ret == 0 && (m->started_here || pcr_changed))
+	if (ret == 0 && pcr_changed)
 		ret = power_cycle(m);
+	if (ret == 0 && (m->started_here || m->power_cycled))
+		ret = start_and_test(m);
 	return ret;
 }
 
 VTPM_EXPORT int vtpm_manufacture(struct vtpm_backend *backend,
 				 const struct vtpm_manufacture_options *opts)
 {
+	int64_t t0 = vtpm_now_ms();
 	struct vtpm_ca *ca = NULL;
 	bool changed = false;
 	struct mfg *m;
@@ -542,6 +566,9 @@ VTPM_EXPORT int vtpm_manufacture(struct vtpm_backend *backend,
 	if (ret == 0)
 		ret = manufacture(m, opts, ca, &changed);
 	vtpm_ca_free(ca);
+	if (ret == 0)
+		info(m->ctx, "manufacture %s in %lld ms", changed ? "done" : "had nothing to do",
+		     (long long)(vtpm_now_ms() - t0));
 	free(m);
 	if (ret < 0)
 		return ret;

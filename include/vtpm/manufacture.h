@@ -83,11 +83,12 @@ struct vtpm_manufacture_options {
  * @backend: a started TPM 2 backend, not yet serving clients
  * @opts: what to do
  *
- * Starts the TPM (TPM2_Startup) unless it already is, does what @opts
- * asks, and leaves the TPM in the power state it found it in: a TPM this
- * call started is shut down orderly and power-cycled, so its first client
- * sees a fresh part.  A changed PCR allocation takes effect through that
- * power cycle (done in any case when banks change).
+ * Starts the TPM (TPM2_Startup) unless it already is and does what @opts
+ * asks; a changed PCR allocation takes effect through an orderly
+ * TPM2_Shutdown and a power cycle.  A TPM this call started or
+ * power-cycled is left started and self-tested (TPM2_SelfTest), as
+ * firmware hands a TPM over: the kernel's start-up commands, which time
+ * out quickly, then find nothing slow to do.
  *
  * Idempotent: an endorsement key whose persistent handle is taken, or a
  * certificate whose NV index exists, is kept as it is, so a TPM
@@ -135,7 +136,8 @@ enum vtpm_ek_type {
  *	the NUL not counted in @cert_len)
  *
  * Starts the TPM (TPM2_Startup) if it is not, and then shuts it down
- * orderly and power-cycles it again, as vtpm_manufacture() does.
+ * orderly and power-cycles it again, so it is left as it was found.  The
+ * backend must not serve clients meanwhile.
  *
  * Returns: 0; -ENOENT if the TPM has no such certificate; -EBADMSG if the
  * index does not hold a DER certificate; -EINVAL; -ENXIO if @backend is not
