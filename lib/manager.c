@@ -1011,6 +1011,13 @@ VTPM_EXPORT int vtpm_manager_destroy(struct vtpm_manager *mgr, const char *name)
 	if (!inst)
 		return -ENOENT;
 	r = stop_processes(mgr, &inst, 1);
+	/* A confined instance cannot remove its VM socket's name: we can. */
+	if (inst->socket) {
+		struct stat st;
+
+		if (lstat(inst->socket, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(inst->socket);
+	}
 	info(mgr->ctx, "%s: destroyed", name);
 	instance_forget(mgr, inst);
 	return r;
