@@ -122,15 +122,18 @@ static int teardown(void **state)
 }
 
 /*
- * Read what the endpoint answered, waiting up to 1 s for the first byte;
+ * Read what the endpoint answered, waiting up to FIRST_BYTE_MS for the
+ * first byte (a bound only a hang reaches, even on a loaded runner);
  * with @ctrl, dispatch it meanwhile so that long responses flow.
  */
+#define FIRST_BYTE_MS 30000
+
 static size_t read_resp_from(struct vtpm_ctrl *ctrl, int fd, uint8_t *buf, size_t size)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	size_t got = 0;
 
-	while (got < size && poll(&pfd, 1, got ? 50 : 1000) == 1) {
+	while (got < size && poll(&pfd, 1, got ? 50 : FIRST_BYTE_MS) == 1) {
 		ssize_t n = read(fd, buf + got, size - got);
 
 		if (n <= 0)
@@ -596,7 +599,9 @@ static void test_short_and_partial(void **state)
 	assert_int_equal(read_resp(f->cfd, resp, sizeof(resp)), 4);
 	assert_int_equal(get_be32(resp), PTM_RES_BAD_PARAMETER);
 
-	/* A request trickling in byte by byte within the timeout is fine. */
+	/* A request trickling in byte by byte within the timeout is fine; the
+	 * timeout is wide here so that a slow runner does not expire it. */
+	assert_int_equal(vtpm_ctrl_set_timeout(f->ctrl, 30000), 0);
 	for (size_t i = 0; i < sizeof(init); i++) {
 		assert_int_equal(write(f->cfd, init + i, 1), 1);
 		assert_int_equal(vtpm_ctrl_dispatch(f->ctrl), i + 1 == sizeof(init) ? 1 : 0);
@@ -949,7 +954,9 @@ static void test_stuck_client_blocks_nothing(void **state)
 	snprintf(addr, sizeof(addr), "unix:%s", sock_path);
 	assert_int_equal(vtpm_relay_attach_ctrl(f->relay, NULL), 0);
 	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, addr, NULL, &c), 0);
-	assert_int_equal(vtpm_ctrl_set_timeout(c, 200), 0);
+	/* Long enough that the data channel, however slow the runner, is served
+	 * well before it expires: the stuck request is still pending then. */
+	assert_int_equal(vtpm_ctrl_set_timeout(c, 5000), 0);
 	assert_int_equal(vtpm_relay_attach_ctrl(f->relay, c), 0);
 	assert_int_equal(vtpm_relay_attach_ctrl(f->relay, f->ctrl), -EBUSY);
 	assert_int_equal(pthread_create(&thread, NULL, run_relay, &run), 0);
@@ -957,20 +964,23 @@ static void test_stuck_client_blocks_nothing(void **state)
 	/* A client that sends half a request and then nothing... */
 	stuck = connect_unix(sock_path);
 	assert_int_equal(write(stuck, "\0\0", 2), 2);
-	usleep(20 * 1000);
+	usleep(20 * 1000); /* lets the relay take the half request first */
 
-	/* ...does not hold up the data channel. */
+	/* ...does not hold up the data channel: the answer comes while the
+	 * stuck client is still unanswered (a blocked relay answers it first,
+	 * at its timeout, or never). */
 	tpm2_startup(&cmd, TPM2_SU_CLEAR);
 	assert_int_equal(write(f->data[1], cmd.b, cmd.len), (ssize_t)cmd.len);
-	assert_int_equal(poll(&pfd, 1, 100), 1);
+	assert_int_equal(poll(&pfd, 1, 30000), 1);
 	assert_true(read(f->data[1], resp, sizeof(resp)) >= TPM_HEADER_SIZE);
+	assert_int_equal(poll(&(struct pollfd){ .fd = stuck, .events = POLLIN }, 1, 0), 0);
 
 	/* It is answered once the timeout passes, and stays connected but idle. */
 	assert_int_equal(read_resp(stuck, resp, 4), 4);
 	assert_int_equal(get_be32(resp), PTM_RES_BAD_PARAMETER);
 
 	/* A second client waits, then takes over from the idle one. */
-	assert_int_equal(vtpm_ctrl_client_new(f->ctx, addr, 2000, &client), 0);
+	assert_int_equal(vtpm_ctrl_client_new(f->ctx, addr, 30000, &client), 0);
 	assert_int_equal(vtpm_ctrl_client_get_capability(client, &caps), 0);
 	assert_true(caps & PTM_CAP_INIT);
 	assert_int_equal(read(stuck, resp, sizeof(resp)), 0); /* dropped */
@@ -1026,7 +1036,7 @@ static void test_tcp_endpoint(void **state)
 	close(probe);
 
 	assert_int_equal(pthread_create(&thread, NULL, run_relay, &run), 0);
-	assert_int_equal(vtpm_ctrl_client_new(f->ctx, addr, 2000, &client), 0);
+	assert_int_equal(vtpm_ctrl_client_new(f->ctx, addr, 30000, &client), 0);
 	assert_int_equal(vtpm_ctrl_client_get_capability(client, &caps), 0);
 	assert_true(caps & PTM_CAP_GET_INFO);
 	assert_int_equal(vtpm_ctrl_client_init(client, 0), 0);
@@ -1036,7 +1046,7 @@ static void test_tcp_endpoint(void **state)
 		uint8_t resp[VTPM_BUFFER_SIZE];
 		struct pollfd pfd = { .fd = f->data[1], .events = POLLIN };
 
-		assert_int_equal(poll(&pfd, 1, 5000), 1);
+		assert_int_equal(poll(&pfd, 1, 30000), 1);
 		assert_true(read(f->data[1], resp, sizeof(resp)) >= TPM_HEADER_SIZE);
 		assert_int_equal(resp_rc(resp), 0);
 	}
