@@ -63,7 +63,7 @@ sock=$tmp/ctrl.sock
 pid=$!
 i=0
 while [ ! -S "$sock" ]; do
-	[ $i -lt 200 ] || fail "ctrl-server did not start: $(cat "$tmp/server.log")"
+	[ $i -lt 600 ] || fail "ctrl-server did not start: $(cat "$tmp/server.log")"
 	sleep 0.05
 	i=$((i + 1))
 done

@@ -64,7 +64,7 @@ exec 3>"$tmp/fifo" # lets it start and block reading
 # Until it runs vtpmctl itself, not a wrapper script that will exec it.
 i=0
 until case $(readlink "/proc/$other/exe") in */vtpmctl) true ;; *) false ;; esac ||
-	[ $i -ge 500 ]; do
+	[ $i -ge 1500 ]; do
 	sleep 0.02
 	i=$((i + 1))
 done

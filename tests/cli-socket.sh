@@ -56,7 +56,7 @@ pass "INIT, SET_LOCALITY in both sizes, GET_TPMESTABLISHED, GET_INFO"
 swtpm_ioctl --unix "$sock" -s || fail "swtpm_ioctl -s (CMD_SHUTDOWN)"
 i=0
 while kill -0 "$pid" 2>/dev/null; do
-	[ $i -lt 200 ] || fail "the server did not end on CMD_SHUTDOWN"
+	[ $i -lt 600 ] || fail "the server did not end on CMD_SHUTDOWN"
 	sleep 0.05
 	i=$((i + 1))
 done

@@ -27,13 +27,13 @@ sock=$tmp/ctrl.sock
 pid=$!
 i=0
 while [ ! -S "$sock" ]; do
-	[ $i -lt 200 ] || fail "ctrl-server did not create $sock: $(cat "$tmp/server.log")"
+	[ $i -lt 600 ] || fail "ctrl-server did not create $sock: $(cat "$tmp/server.log")"
 	kill -0 "$pid" 2>/dev/null || fail "ctrl-server exited: $(cat "$tmp/server.log")"
 	sleep 0.05
 	i=$((i + 1))
 done
 
-ioctl() { timeout 10 swtpm_ioctl --unix "$sock" "$@"; }
+ioctl() { timeout 30 swtpm_ioctl --unix "$sock" "$@"; }
 
 [ "$(stat -c %a "$sock")" = 600 ] || fail "socket mode is $(stat -c %a "$sock"), expected 600"
 pass "control socket is mode 600"
@@ -90,10 +90,10 @@ s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])') || fail "no free loopback port"
 "$server" "$tmp/state" "unauthenticated-tcp:127.0.0.1:$port" 2>"$tmp/server-tcp.log" &
 pid=$!
-tioctl() { timeout 10 swtpm_ioctl --tcp "127.0.0.1:$port" "$@"; }
+tioctl() { timeout 30 swtpm_ioctl --tcp "127.0.0.1:$port" "$@"; }
 i=0
 until tioctl -c >/dev/null 2>&1; do
-	[ $i -lt 200 ] || fail "ctrl-server did not listen on 127.0.0.1:$port: $(cat "$tmp/server-tcp.log")"
+	[ $i -lt 600 ] || fail "ctrl-server did not listen on 127.0.0.1:$port: $(cat "$tmp/server-tcp.log")"
 	kill -0 "$pid" 2>/dev/null || fail "ctrl-server (TCP) exited: $(cat "$tmp/server-tcp.log")"
 	sleep 0.05
 	i=$((i + 1))

@@ -95,7 +95,7 @@ static void read_exact(struct fx *f, int fd, uint8_t *buf, size_t len)
 		ssize_t n;
 
 		vtpm_ctrl_dispatch(f->ctrl);
-		if (poll(&pfd, 1, 2000) != 1)
+		if (poll(&pfd, 1, 30000) != 1)
 			fail_msg("no answer after %zu of %zu bytes", got, len);
 		n = read(fd, buf + got, len - got);
 		assert_true(n > 0);

@@ -512,7 +512,7 @@ static void test_client_real_manager(void **state)
 
 	vtpm_manager_stop(s.mgr);
 	pthread_join(s.thread, NULL);
-	for (int i = 0; i < 100 && vtpm_manager_get_count(s.mgr); i++) {
+	for (int i = 0; i < 1500 && vtpm_manager_get_count(s.mgr); i++) {
 		poll(NULL, 0, 20);
 		vtpm_manager_dispatch(s.mgr);
 	}

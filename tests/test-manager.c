@@ -468,7 +468,7 @@ static int wait_spares(const char *dir, int want)
 {
 	int n = count_spares(dir);
 
-	for (int i = 0; i < 250 && n != want; i++) {
+	for (int i = 0; i < 1500 && n != want; i++) {
 		poll(NULL, 0, 20);
 		n = count_spares(dir);
 	}
@@ -636,7 +636,7 @@ static void test_protocol(void **state)
 
 	vtpm_manager_stop(s.mgr);
 	pthread_join(s.thread, NULL);
-	for (int i = 0; i < 100 && vtpm_manager_get_count(s.mgr); i++) {
+	for (int i = 0; i < 1500 && vtpm_manager_get_count(s.mgr); i++) {
 		poll(NULL, 0, 20);
 		vtpm_manager_dispatch(s.mgr);
 	}
