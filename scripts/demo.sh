@@ -17,8 +17,11 @@ run() {
 	"$@"
 }
 
-echo "\$ vtpmctl create --tpm2 --daemon --pidfile $tmp/pid --state-dir $tmp"
-"$vtpmctl" create --tpm2 --daemon --pidfile "$tmp/pid" --state-dir "$tmp" | tee "$tmp/create.out"
+# The state directory holds nothing but the TPM's state: create makes it
+# and hands it to the serving user.
+state=$tmp/state
+echo "\$ vtpmctl create --tpm2 --daemon --pidfile $tmp/pid --state-dir $state"
+"$vtpmctl" create --tpm2 --daemon --pidfile "$tmp/pid" --state-dir "$state" | tee "$tmp/create.out"
 pid=$(cat "$tmp/pid")
 rm_dev=$(sed -n 's|^  \(/dev/tpmrm[0-9]*\) .*|\1|p' "$tmp/create.out")
 
@@ -31,6 +34,6 @@ echo "created an ECC primary key under the owner hierarchy"
 run kill "$pid"
 while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 pid=
-echo "vTPM stopped; its state was saved in $tmp:"
-ls "$tmp"
+echo "vTPM stopped; its state was saved in $state:"
+ls "$state"
 echo "demo: OK"
