@@ -836,6 +836,7 @@ static void take_over(struct vtpm_manager *mgr, const char *name)
 	struct vtpm_mgr_desc d;
 	struct instance *inst;
 	int pidfd, r;
+	bool vm;
 
 	r = vtpm_rundir_inspect(mgr->run_dir, name, &d, &pidfd);
 	if (r < 0) {
@@ -858,10 +859,12 @@ static void take_over(struct vtpm_manager *mgr, const char *name)
 		return;
 	}
 	/* A VM's instance has no device to report: serving is all there is. */
-	if (pidfd >= 0 && d.socket[0] && d.status == VTPM_INSTANCE_RUNNING) {
+	vm = d.socket[0] && d.status == VTPM_INSTANCE_RUNNING;
+	if (pidfd >= 0 && (vm || ready_from_desc(&d, &inst->ready))) {
 		inst->dir_fd = vtpm_rundir_open(mgr->run_dir, name);
 		inst->pid = d.pid;
 		inst->pidfd = pidfd;
+		inst->has_device = !vm;
 		inst->status = VTPM_INSTANCE_RUNNING;
 		inst->started_ms = vtpm_now_ms();
 		r = inst->dir_fd < 0 ? inst->dir_fd : epoll_add(mgr, pidfd, &inst->pid_watch);
@@ -872,27 +875,12 @@ static void take_over(struct vtpm_manager *mgr, const char *name)
 			return;
 		}
 		instance_add(mgr, inst);
-		info(mgr->ctx, "%s: taken over: %s served by pid %ld", name, inst->socket,
-		     (long)inst->pid);
-		return;
-	}
-	if (pidfd >= 0 && ready_from_desc(&d, &inst->ready)) {
-		inst->dir_fd = vtpm_rundir_open(mgr->run_dir, name);
-		inst->pid = d.pid;
-		inst->pidfd = pidfd;
-		inst->has_device = true;
-		inst->status = VTPM_INSTANCE_RUNNING;
-		inst->started_ms = vtpm_now_ms();
-		r = inst->dir_fd < 0 ? inst->dir_fd : epoll_add(mgr, pidfd, &inst->pid_watch);
-		if (r < 0) {
-			err(mgr->ctx, "%s: cannot take over pid %ld: %s", name, (long)d.pid,
-			    strerror(-r));
-			instance_free(inst);
-			return;
-		}
-		instance_add(mgr, inst);
-		info(mgr->ctx, "%s: taken over: tpm%u served by pid %ld", name, inst->ready.number,
-		     (long)inst->pid);
+		if (vm)
+			info(mgr->ctx, "%s: taken over: %s served by pid %ld", name, inst->socket,
+			     (long)inst->pid);
+		else
+			info(mgr->ctx, "%s: taken over: tpm%u served by pid %ld", name,
+			     inst->ready.number, (long)inst->pid);
 		return;
 	}
 	/* Caught starting, before it reported a device: start it afresh. */
