@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The warm path: when an instance manager ("vtpmctl daemon") answers on
- * its socket, create and the hooks take their TPM from it.  Its instances
- * are forked from a process that has loaded the libraries already, and a
- * new state directory gets a spare that manufactured and self-tested its
- * TPM ahead of time; the manager also supervises the instance.  Without an
- * answering manager the callers serve the TPM themselves, as before.
+ * its socket, create and the hooks take their TPM from it; else they serve
+ * it themselves.  The library makes that decision
+ * (vtpm_manager_client_try_create()); this file picks the socket, reports
+ * and prints.
  */
 #include "config.h"
 
@@ -32,17 +31,12 @@ static bool manager_socket(char *buf, size_t size)
 	       (int)size;
 }
 
-/* Nobody listens (or we may not talk to whoever does): serve it ourselves. */
-static bool no_manager(int r)
-{
-	return r == -ECONNREFUSED || r == -ENOENT || r == -EACCES || r == -EPERM;
-}
-
 int managed_create(struct vtpm_ctx *ctx, const char *name,
 		   const struct vtpm_instance_options *io, struct vtpm_instance_info **info)
 {
 	struct vtpm_manager_client_options co = { .size = sizeof(co) };
 	struct vtpm_manager_client *client = NULL;
+	enum vtpm_served_by served_by;
 	char path[PATH_MAX];
 	int r;
 
@@ -53,29 +47,15 @@ int managed_create(struct vtpm_ctx *ctx, const char *name,
 	r = vtpm_manager_client_new(ctx, &co, &client);
 	if (r < 0)
 		return MANAGED_NONE;
-	r = vtpm_manager_client_create(client, name, io, info);
-	if (r == 0) {
-		vtpm_manager_client_unref(client);
-		return MANAGED_OK;
-	}
-	if (r == -EEXIST && !vtpm_manager_client_get_message(client)[0])
-		r = -EIO; /* not the manager's answer: should not happen */
-	if (no_manager(r) && !vtpm_manager_client_get_message(client)[0]) {
-		vtpm_manager_client_unref(client);
-		return MANAGED_NONE;
-	}
-	if (r == -EEXIST) {
-		/* Someone else's instance of that name: not ours to use. */
-		log_error("the vtpmctl daemon at %s has an instance %s already: serving "
-			  "standalone", path, name);
-		vtpm_manager_client_unref(client);
-		return MANAGED_NONE;
-	}
-	log_error("the vtpmctl daemon at %s could not create %s: %s", path, name,
-		  vtpm_manager_client_get_message(client)[0] ?
-		  vtpm_manager_client_get_message(client) : strerror(-r));
+	r = vtpm_manager_client_try_create(client, name, io, &served_by, info);
+	if (r < 0)
+		log_error("the vtpmctl daemon at %s could not create %s: %s", path, name,
+			  vtpm_manager_client_get_message(client)[0] ?
+			  vtpm_manager_client_get_message(client) : strerror(-r));
 	vtpm_manager_client_unref(client);
-	return r;
+	if (r < 0)
+		return r;
+	return served_by == VTPM_SERVED_BY_MANAGER ? MANAGED_OK : MANAGED_NONE;
 }
 
 int managed_destroy(struct vtpm_ctx *ctx, const char *name)
@@ -103,27 +83,15 @@ int managed_destroy(struct vtpm_ctx *ctx, const char *name)
 int managed_rules(struct vtpm_ctx *ctx, const struct vtpm_instance_info *info,
 		  struct vtpm_rules **rules)
 {
-	static const enum vtpm_node nodes[] = { VTPM_NODE_TPM, VTPM_NODE_TPMRM };
-	const char *path;
-	dev_t devnum;
-	int r;
+	int r = vtpm_rules_new(ctx, rules);
 
-	r = vtpm_rules_new(ctx, rules);
 	if (r < 0)
 		return r;
-	/* Index 0 the tpm node, 1 the tpmrm node, as container_setup_rules() expects. */
-	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
-		r = vtpm_instance_info_get_node(info, nodes[i], &path, &devnum);
-		if (r == -ENODEV && i > 0)
-			break;
-		if (r == 0)
-			r = vtpm_rules_add_node(*rules, path, NULL, major(devnum), minor(devnum));
-		if (r < 0) {
-			*rules = vtpm_rules_unref(*rules);
-			return r;
-		}
-	}
-	return 0;
+	/* The tpm node first, then tpmrm, as container_setup_rules() expects. */
+	r = vtpm_instance_info_add_rules(info, *rules);
+	if (r < 0)
+		*rules = vtpm_rules_unref(*rules);
+	return r;
 }
 
 struct json_object *managed_to_json(const struct vtpm_instance_info *info)

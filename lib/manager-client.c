@@ -90,6 +90,16 @@ VTPM_EXPORT const char *vtpm_manager_client_get_message(const struct vtpm_manage
 	return client->message;
 }
 
+struct vtpm_ctx *vtpm_mgr_client_ctx(const struct vtpm_manager_client *client)
+{
+	return client->ctx;
+}
+
+const char *vtpm_mgr_client_socket(const struct vtpm_manager_client *client)
+{
+	return client->socket_path;
+}
+
 /* The errors of the exchange, made the closed set manager.h names. */
 static int exchange_error(int r)
 {

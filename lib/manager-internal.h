@@ -106,6 +106,11 @@ int vtpm_mgr_reply_parse(const char *text, size_t len, enum vtpm_mgr_op op, cons
 /* Drop the result objects of @reply. */
 void vtpm_mgr_reply_clear(struct vtpm_mgr_reply *reply);
 
+/* ---- manager-client.c: what the warm path (manager-warm.c) reports ---- */
+
+struct vtpm_ctx *vtpm_mgr_client_ctx(const struct vtpm_manager_client *client);
+const char *vtpm_mgr_client_socket(const struct vtpm_manager_client *client);
+
 /* ---- manager-restart.c ---- */
 
 #define VTPM_RESTART_DELAY_MIN_MS 100

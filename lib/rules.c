@@ -137,6 +137,12 @@ VTPM_EXPORT int vtpm_rules_add_node(struct vtpm_rules *rules, const char *host_p
 	return (int)rules->count++;
 }
 
+void vtpm_rules_mark_node(struct vtpm_rules *rules, unsigned int index, enum vtpm_node node)
+{
+	if (index < rules->count)
+		rules->nodes[index].which = (int)node + 1;
+}
+
 VTPM_EXPORT unsigned int vtpm_rules_get_count(const struct vtpm_rules *rules)
 {
 	return rules->count;

@@ -148,5 +148,7 @@ int64_t vtpm_now_ms(void);
 
 /* An absolute path below "/" without ".." components, shorter than PATH_MAX. */
 bool vtpm_path_is_safe(const char *path);
+/* Record that node @index is the pair's @node, for vtpm_rules_find_node(). */
+void vtpm_rules_mark_node(struct vtpm_rules *rules, unsigned int index, enum vtpm_node node);
 
 #endif

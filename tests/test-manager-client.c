@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "fake-manager.h"
 #include "manager-internal.h"
 #include "vtpm-internal.h"
 
@@ -263,73 +264,6 @@ static void test_reply_list_bound(void **state)
 	free(text);
 }
 
-/* ---- a fake manager: answers each connection with the next canned text ---- */
-
-struct fake {
-	int fd;
-	char path[PATH_MAX];
-	const char *answers[8];
-	size_t n;
-	char requests[8][1024];
-	pthread_t thread;
-};
-
-static void *fake_serve(void *arg)
-{
-	struct fake *f = arg;
-
-	for (size_t i = 0; i < f->n; i++) {
-		int c = accept4(f->fd, NULL, NULL, SOCK_CLOEXEC);
-		size_t len = 0;
-		ssize_t r;
-
-		if (c < 0)
-			break;
-		while (len < sizeof(f->requests[i]) - 1 &&
-		       (r = read(c, f->requests[i] + len, sizeof(f->requests[i]) - 1 - len)) > 0) {
-			len += (size_t)r;
-			if (f->requests[i][len - 1] == '\n')
-				break;
-		}
-		f->requests[i][len] = '\0';
-		if (f->answers[i] && write(c, f->answers[i], strlen(f->answers[i])) < 0)
-			break;
-		close(c);
-	}
-	return NULL;
-}
-
-static void fake_start(struct fake *f)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-	snprintf(f->path, sizeof(f->path), "%s/fake.sock", tmpdir);
-	unlink(f->path);
-	strcpy(sa.sun_path, f->path);
-	f->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(f->fd >= 0);
-	assert_int_equal(bind(f->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(f->fd, 8), 0);
-	assert_int_equal(pthread_create(&f->thread, NULL, fake_serve, f), 0);
-}
-
-static void fake_stop(struct fake *f)
-{
-	pthread_join(f->thread, NULL);
-	close(f->fd);
-	unlink(f->path);
-}
-
-static struct vtpm_manager_client *client_for(struct vtpm_ctx *ctx, const char *path)
-{
-	struct vtpm_manager_client_options o = { .size = sizeof(o), .socket_path = path,
-						 .timeout_ms = 10000 };
-	struct vtpm_manager_client *client;
-
-	assert_int_equal(vtpm_manager_client_new(ctx, &o, &client), 0);
-	return client;
-}
-
 static void test_client_fake(void **state)
 {
 	struct fake f = { .answers = {
@@ -351,8 +285,8 @@ static void test_client_fake(void **state)
 
 	assert_int_equal(vtpm_ctx_new(&ctx), 0);
 	vtpm_ctx_set_log_priority(ctx, LOG_EMERG);
-	fake_start(&f);
-	client = client_for(ctx, f.path);
+	fake_start(&f, tmpdir);
+	client = fake_client_for(ctx, f.path);
 
 	assert_int_equal(vtpm_manager_client_create(client, "a", &io, &info), 0);
 	assert_string_equal(vtpm_instance_info_get_name(info), "a");
@@ -486,7 +420,7 @@ static void test_client_real_manager(void **state)
 	assert_int_equal(vtpm_ctx_new(&ctx), 0);
 	vtpm_ctx_set_log_priority(ctx, LOG_EMERG);
 	assert_int_equal(vtpm_ctx_set_path(ctx, VTPM_PATH_VTPMX, "/nonexistent/vtpmx"), 0);
-	client = client_for(ctx, sock);
+	client = fake_client_for(ctx, sock);
 
 	/* Before the manager listens. */
 	assert_int_equal(vtpm_manager_client_list(client, &list), -ECONNREFUSED);
@@ -509,6 +443,14 @@ static void test_client_real_manager(void **state)
 	assert_true(r == -ENOENT || r == -EIO);
 	assert_null(info);
 	assert_int_not_equal(strlen(vtpm_manager_client_get_message(client)), 0);
+	/* The warm path does not paper over that with a server of its own. */
+	{
+		enum vtpm_served_by by;
+
+		r = vtpm_manager_client_try_create(client, "b", NULL, &by, &info);
+		assert_true(r == -ENOENT || r == -EIO);
+		assert_null(info);
+	}
 
 	vtpm_manager_stop(s.mgr);
 	pthread_join(s.thread, NULL);

@@ -470,6 +470,69 @@ int vtpm_manager_client_list(struct vtpm_manager_client *client,
  */
 const char *vtpm_manager_client_get_message(const struct vtpm_manager_client *client);
 
+/* ---------------------------------------------------------- warm path */
+
+/*
+ * A program that needs one TPM (a container hook, a tool) can take it
+ * from a running manager, whose spares start it without a manufacture,
+ * and serve it itself when no manager runs.  These calls make that
+ * decision the same way for every such program.
+ */
+
+/**
+ * enum vtpm_served_by - who serves a TPM asked for with
+ * vtpm_manager_client_try_create()
+ * @VTPM_SERVED_STANDALONE: nobody yet: the caller serves it itself
+ * @VTPM_SERVED_BY_MANAGER: an instance of the manager
+ */
+enum vtpm_served_by {
+	VTPM_SERVED_STANDALONE = 1,
+	VTPM_SERVED_BY_MANAGER = 2,
+};
+
+/**
+ * vtpm_manager_client_try_create - create an instance through the manager
+ * if one answers, else tell the caller to serve the TPM itself
+ * @name: as for vtpm_manager_client_create()
+ * @opts: as for vtpm_manager_client_create()
+ * @served_by: on success, the path taken
+ * @info: on success, the running instance for VTPM_SERVED_BY_MANAGER
+ *	(the caller unrefs it), NULL for VTPM_SERVED_STANDALONE; must not
+ *	be NULL
+ *
+ * Standalone when no manager listens at the client's socket, when the
+ * socket may not be used (a user's program and root's manager), and when
+ * the manager has an instance named @name already (someone else's, not
+ * the caller's to take over).  Every other error answer of the manager
+ * fails the call: the instance could not start (no driver, a state
+ * directory another instance serves), and a server of the caller's own
+ * would meet the same cause or race the manager for the state.  The path
+ * taken, and why, is logged at LOG_INFO (a name taken at LOG_WARNING).
+ *
+ * Returns: 0; -EINVAL for a bad @name or @opts or a NULL @served_by or
+ * @info; the manager's errors of vtpm_manager_client_create() other than
+ * -EEXIST, with its message in vtpm_manager_client_get_message();
+ * -ETIMEDOUT, -EMSGSIZE, -EPROTO, -ENOMEM or -EIO from the exchange.
+ */
+int vtpm_manager_client_try_create(struct vtpm_manager_client *client, const char *name,
+				   const struct vtpm_instance_options *opts,
+				   enum vtpm_served_by *served_by,
+				   struct vtpm_instance_info **info);
+
+struct vtpm_rules;
+
+/**
+ * vtpm_instance_info_add_rules - append an instance's client nodes to
+ * container rules
+ * @rules: gets its tpm node, then its tpmrm node if it has one (TPM 2),
+ *	both known to vtpm_rules_find_node() as such
+ *
+ * Returns: 0; -ENODEV while the instance has no device; or an error of
+ * vtpm_rules_add_node().  On failure @rules may hold the tpm node.
+ */
+int vtpm_instance_info_add_rules(const struct vtpm_instance_info *info,
+				 struct vtpm_rules *rules);
+
 /** vtpm_instance_info_ref - take a reference; returns @info. */
 struct vtpm_instance_info *vtpm_instance_info_ref(struct vtpm_instance_info *info);
 
