@@ -78,37 +78,13 @@ VTPM_EXPORT int vtpm_ctrl_new_fd(struct vtpm_ctx *ctx, struct vtpm_backend *back
 	return 0;
 }
 
-/* Whether someone accepts connections on the Unix socket at @sa. */
-static bool unix_socket_is_live(const struct vtpm_sockaddr *sa)
-{
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	return fd >= 0 && connect(fd, (const struct sockaddr *)&sa->ss, sa->len) == 0;
-}
-
 static int listen_unix(struct vtpm_ctrl *ctrl, const struct vtpm_sockaddr *sa,
 		       mode_t mode, uid_t uid, gid_t gid)
 {
 	const char *path = ((const struct sockaddr_un *)&sa->ss)->sun_path;
 	_cleanup_close_ int fd = -1;
-	struct stat st;
 
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			err(ctrl->ctx, "%s exists and is not a socket: not replacing it", path);
-			return -EEXIST;
-		}
-		if (unix_socket_is_live(sa)) {
-			err(ctrl->ctx, "%s is in use by a running server", path);
-			return -EADDRINUSE;
-		}
-		if (unlink(path) < 0 && errno != ENOENT)
-			return -errno;
-	} else if (errno != ENOENT) {
-		return -errno;
-	}
-
-	fd = vtpm_socket_listen_unix(sa, mode, uid, gid, LISTEN_BACKLOG);
+	fd = vtpm_socket_listen_unix_replace(ctrl->ctx, sa, mode, uid, gid, LISTEN_BACKLOG);
 	if (fd < 0)
 		return fd;
 	ctrl->unix_path = strdup(path);

@@ -33,6 +33,7 @@
 #define STOP_TIMEOUT_MS 10000		/* SIGTERM to SIGKILL */
 #define REPLY_TIMEOUT_MS 2000		/* for a client to take its answer */
 #define MAX_CONNS 256			/* concurrent request connections */
+#define MANAGER_BACKLOG 128
 #define RESPONSE_MAX (16u << 20)	/* what a client accepts */
 #define CLIENT_TIMEOUT_MS 60000
 
@@ -1362,10 +1363,10 @@ VTPM_EXPORT struct vtpm_manager *vtpm_manager_unref(struct vtpm_manager *mgr)
 
 VTPM_EXPORT int vtpm_manager_listen(struct vtpm_manager *mgr, const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vtpm_sockaddr sa;
 	_cleanup_free_ char *p = NULL;
 	_cleanup_close_ int fd = -1;
-	int probe, r;
+	int r;
 
 	if (mgr->listen_fd >= 0)
 		return -EBUSY;
@@ -1375,37 +1376,15 @@ VTPM_EXPORT int vtpm_manager_listen(struct vtpm_manager *mgr, const char *path)
 		p = NULL;
 	if (!p)
 		return -ENOMEM;
-	if (strlen(p) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, p);
-
-	/* Someone listening there is another manager; a dead socket is stale. */
-	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe < 0)
-		return -errno;
-	r = connect(probe, (struct sockaddr *)&sa, sizeof(sa));
-	close(probe);
-	if (r == 0)
-		return -EADDRINUSE;
-	if (errno == ECONNREFUSED)
-		unlink(p);
-
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	{
-		mode_t old = umask(0177);	/* the socket is born 0600 */
-
-		r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-		umask(old);
-	}
+	r = vtpm_sockaddr_unix(p, &sa);
 	if (r < 0)
-		return -errno;
-	if (listen(fd, 128) < 0) {
-		r = -errno;
-		unlink(p);
 		return r;
-	}
+	/* Born 0600 in a private directory, not under a process-wide umask
+	 * that another thread may change at any moment. */
+	fd = vtpm_socket_listen_unix_replace(mgr->ctx, &sa, 0600, (uid_t)-1, (gid_t)-1,
+					     MANAGER_BACKLOG);
+	if (fd < 0)
+		return fd;
 	r = epoll_add(mgr, fd, &mgr->listen_watch);
 	if (r < 0) {
 		unlink(p);

@@ -77,7 +77,6 @@ static int parse_tcp(const char *hostport, struct vtpm_sockaddr *sa)
 
 int vtpm_sockaddr_parse(const char *address, struct vtpm_sockaddr *sa)
 {
-	struct sockaddr_un *un = (struct sockaddr_un *)&sa->ss;
 	const char *path;
 	int r;
 
@@ -96,6 +95,13 @@ int vtpm_sockaddr_parse(const char *address, struct vtpm_sockaddr *sa)
 		path = address;
 	else
 		return -EINVAL;
+	return vtpm_sockaddr_unix(path, sa);
+}
+
+int vtpm_sockaddr_unix(const char *path, struct vtpm_sockaddr *sa)
+{
+	struct sockaddr_un *un = (struct sockaddr_un *)&sa->ss;
+
 	if (!*path)
 		return -EINVAL;
 	if (strlen(path) >= sizeof(un->sun_path))
@@ -294,6 +300,39 @@ out_unlink:
 out_rmdir:
 	rmdir(dir);
 	return r;
+}
+
+/* Whether someone accepts connections on the Unix socket at @sa. */
+static bool unix_socket_is_live(const struct vtpm_sockaddr *sa)
+{
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	return fd >= 0 && connect(fd, (const struct sockaddr *)&sa->ss, sa->len) == 0;
+}
+
+int vtpm_socket_listen_unix_replace(struct vtpm_ctx *ctx, const struct vtpm_sockaddr *sa,
+				    mode_t mode, uid_t uid, gid_t gid, int backlog)
+{
+	const char *path = ((const struct sockaddr_un *)&sa->ss)->sun_path;
+	struct stat st;
+
+	/* lstat: a symlink is not a socket, whatever it points to. */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			err(ctx, "%s exists and is not a socket: not replacing it", path);
+			return -EEXIST;
+		}
+		if (unix_socket_is_live(sa)) {
+			err(ctx, "%s is in use by a running server", path);
+			return -EADDRINUSE;
+		}
+		if (unlink(path) < 0 && errno != ENOENT)
+			return -errno;
+	} else if (errno != ENOENT) {
+		return -errno;
+	}
+	/* Two servers that both found it stale: the rename lets one of them win. */
+	return vtpm_socket_listen_unix(sa, mode, uid, gid, backlog);
 }
 
 int vtpm_socket_write_all(int fd, const void *buf, size_t len, int64_t deadline)

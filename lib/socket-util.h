@@ -30,6 +30,9 @@ struct vtpm_sockaddr {
  */
 int vtpm_sockaddr_parse(const char *address, struct vtpm_sockaddr *sa);
 
+/* The address of the Unix socket at @path (absolute or relative); errors as above. */
+int vtpm_sockaddr_unix(const char *path, struct vtpm_sockaddr *sa);
+
 /* Log why vtpm_sockaddr_parse() refused @address with @r; @what names its use. */
 void vtpm_sockaddr_explain(struct vtpm_ctx *ctx, const char *what, const char *address, int r);
 
@@ -45,6 +48,16 @@ bool vtpm_sockaddr_is_loopback(const struct vtpm_sockaddr *sa);
  */
 int vtpm_socket_listen_unix(const struct vtpm_sockaddr *sa, mode_t mode, uid_t uid, gid_t gid,
 			    int backlog);
+
+/*
+ * vtpm_socket_listen_unix() where an earlier server may have left its
+ * socket: a socket nobody accepts connections on is replaced.  Returns the
+ * fd; -EADDRINUSE when a server listens there; -EEXIST, leaving it alone,
+ * when something that is not a socket (a symlink too) has the name; or an
+ * error of vtpm_socket_listen_unix().  Refusals are logged through @ctx.
+ */
+int vtpm_socket_listen_unix_replace(struct vtpm_ctx *ctx, const struct vtpm_sockaddr *sa,
+				    mode_t mode, uid_t uid, gid_t gid, int backlog);
 
 /* A connected, close-on-exec, blocking stream socket; waits until @deadline. */
 int vtpm_socket_connect(const struct vtpm_sockaddr *sa, int64_t deadline);

@@ -197,8 +197,11 @@ struct vtpm_manager *vtpm_manager_unref(struct vtpm_manager *mgr);
  * vtpm_manager_listen - serve the request protocol on a Unix socket
  * @path: NULL for "<run dir>/" VTPM_MANAGER_SOCKET
  *
- * A stale socket nobody listens on is replaced; the socket is removed when
- * the manager is freed.  Then the instances an earlier manager left in the
+ * The socket has mode 0600 and the caller's owner from the moment it has
+ * its name (made in a private directory and renamed into place; the
+ * umask plays no part).  A stale socket nobody listens on is replaced;
+ * anything else at @path is left alone.  The socket is removed when the
+ * manager is freed.  Then the instances an earlier manager left in the
  * run dir are taken over: each one still serving (the process listening on
  * its ctrl.sock is the pid its instance.json names) is watched again as it
  * runs; one whose process is gone is restarted on its state directory;
@@ -206,8 +209,9 @@ struct vtpm_manager *vtpm_manager_unref(struct vtpm_manager *mgr);
  * instance.json are removed.
  *
  * Returns: 0; -EBUSY if already listening; -EADDRINUSE if another manager
- * listens at @path; -ENAMETOOLONG; or a negative errno from socket(2),
- * bind(2), listen(2).
+ * listens at @path; -EEXIST if something that is not a socket (a symbolic
+ * link too) is at @path; -ENAMETOOLONG; or a negative errno from
+ * socket(2), bind(2), listen(2), rename(2).
  */
 int vtpm_manager_listen(struct vtpm_manager *mgr, const char *path);
 
