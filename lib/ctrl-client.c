@@ -454,3 +454,8 @@ VTPM_EXPORT int vtpm_ctrl_client_set_state(struct vtpm_ctrl_client *c, enum vtpm
 	client_disconnect(c);
 	return r;
 }
+
+struct vtpm_ctx *vtpm_ctrl_client_get_ctx(const struct vtpm_ctrl_client *client)
+{
+	return client->ctx;
+}

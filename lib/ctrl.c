@@ -167,6 +167,28 @@ VTPM_EXPORT int vtpm_ctrl_new(struct vtpm_ctx *ctx, struct vtpm_backend *backend
 	return 0;
 }
 
+VTPM_EXPORT int vtpm_ctrl_new_from_address(struct vtpm_backend *backend, const char *address,
+					   const struct vtpm_ctrl_options *opts, struct vtpm_ctrl **ctrl)
+{
+	if (!backend || !ctrl)
+		return -EINVAL;
+	return vtpm_ctrl_new(vtpm_backend_get_ctx(backend), backend, address, opts, ctrl);
+}
+
+/* The library never takes a caller's fd: it keeps a duplicate of its own (see libvtpm(3)). */
+VTPM_EXPORT int vtpm_ctrl_new_from_fd(struct vtpm_backend *backend, int fd, struct vtpm_ctrl **ctrl)
+{
+	int dup;
+
+	if (!backend || !ctrl)
+		return -EINVAL;
+	dup = vtpm_dup_borrowed_fd(fd);
+	if (dup < 0)
+		return dup;
+	/* vtpm_ctrl_new_fd() takes the duplicate, and closes it on failure. */
+	return vtpm_ctrl_new_fd(vtpm_backend_get_ctx(backend), backend, dup, ctrl);
+}
+
 VTPM_EXPORT struct vtpm_ctrl *vtpm_ctrl_ref(struct vtpm_ctrl *ctrl)
 {
 	if (ctrl)
@@ -222,4 +244,9 @@ struct vtpm_relay *vtpm_ctrl_get_relay(const struct vtpm_ctrl *ctrl)
 struct vtpm_backend *vtpm_ctrl_get_backend(const struct vtpm_ctrl *ctrl)
 {
 	return ctrl->backend;
+}
+
+struct vtpm_ctx *vtpm_ctrl_get_ctx(const struct vtpm_ctrl *ctrl)
+{
+	return ctrl->ctx;
 }

@@ -41,6 +41,7 @@ struct vtpm_relay {
 	enum vtpm_version version;
 	int fd;			/* -1: no data channel (yet) */
 	bool stream;		/* fd is a stream socket we own (vtpm_relay_new_ctrl()) */
+	bool own_fd;		/* fd is our duplicate (vtpm_relay_new_from_fd()) */
 	size_t cmd_len;		/* stream: bytes of the command read so far */
 	size_t max_cmd;		/* largest command taken (SET_BUFFERSIZE) */
 	int stop_fd; /* eventfd that wakes run() for vtpm_relay_stop() */
@@ -108,6 +109,40 @@ VTPM_EXPORT int vtpm_relay_new_fd(struct vtpm_ctx *ctx, int fd, struct vtpm_back
 	if (!backend)
 		return -EINVAL;
 	return relay_new(ctx, fd, NULL, backend, true, relay);
+}
+
+VTPM_EXPORT int vtpm_relay_new_from_device(struct vtpm_device *dev, struct vtpm_backend *backend,
+					   struct vtpm_relay **relay)
+{
+	if (!dev || !backend || !relay)
+		return -EINVAL;
+	return relay_new(vtpm_device_get_ctx(dev), vtpm_device_get_fd(dev), dev, backend, true, relay);
+}
+
+/* The library never takes a caller's fd: it keeps a duplicate of its own (see libvtpm(3)). */
+VTPM_EXPORT int vtpm_relay_new_from_fd(struct vtpm_backend *backend, int fd, struct vtpm_relay **out)
+{
+	_cleanup_close_ int dup = -1;
+	int r;
+
+	if (!backend || !out)
+		return -EINVAL;
+	dup = vtpm_dup_borrowed_fd(fd);
+	if (dup < 0)
+		return dup;
+	r = relay_new(vtpm_backend_get_ctx(backend), dup, NULL, backend, true, out);
+	if (r < 0)
+		return r;
+	(*out)->own_fd = true;
+	dup = -1;
+	return 0;
+}
+
+VTPM_EXPORT int vtpm_relay_new_from_ctrl(struct vtpm_ctrl *ctrl, struct vtpm_relay **relay)
+{
+	if (!ctrl || !relay)
+		return -EINVAL;
+	return vtpm_relay_new_ctrl(vtpm_ctrl_get_ctx(ctrl), vtpm_ctrl_get_backend(ctrl), ctrl, relay);
 }
 
 VTPM_EXPORT int vtpm_relay_new_ctrl(struct vtpm_ctx *ctx, struct vtpm_backend *backend,
@@ -184,6 +219,8 @@ VTPM_EXPORT struct vtpm_relay *vtpm_relay_unref(struct vtpm_relay *relay)
 		return NULL;
 	vtpm_relay_attach_ctrl(relay, NULL);
 	close_data_channel(relay);
+	if (relay->own_fd)
+		close(relay->fd);
 	close(relay->stop_fd);
 	vtpm_backend_unref(relay->backend);
 	vtpm_device_unref(relay->dev);

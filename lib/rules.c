@@ -323,6 +323,13 @@ fail:
 	return r;
 }
 
+VTPM_EXPORT int vtpm_rules_from_device(struct vtpm_device *dev, struct vtpm_rules **rules)
+{
+	if (!dev || !rules)
+		return -EINVAL;
+	return vtpm_rules_new_from_device(vtpm_device_get_ctx(dev), dev, rules);
+}
+
 /* "tpmN" at the end of @path: N, or -1. */
 static long tpm_number_of(const char *path)
 {

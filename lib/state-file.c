@@ -439,6 +439,14 @@ int vtpm_state_ask_version(struct vtpm_ctrl_client *client, enum vtpm_version *v
 	return 0;
 }
 
+VTPM_EXPORT int vtpm_state_from_ctrl_client(struct vtpm_ctrl_client *client,
+					    enum vtpm_version version, struct vtpm_state **state)
+{
+	if (!client || !state)
+		return -EINVAL;
+	return vtpm_state_from_ctrl(vtpm_ctrl_client_get_ctx(client), client, version, state);
+}
+
 VTPM_EXPORT int vtpm_state_from_ctrl(struct vtpm_ctx *ctx, struct vtpm_ctrl_client *client,
 				     enum vtpm_version version, struct vtpm_state **out)
 {

@@ -86,6 +86,7 @@ void vtpm_relay_set_max_command(struct vtpm_relay *relay, size_t size);
 /* Tell @ctrl which relay serves it (NULL: none), for SET_LOCALITY. */
 void vtpm_ctrl_set_relay(struct vtpm_ctrl *ctrl, struct vtpm_relay *relay);
 struct vtpm_backend *vtpm_ctrl_get_backend(const struct vtpm_ctrl *ctrl);
+struct vtpm_ctx *vtpm_ctrl_get_ctx(const struct vtpm_ctrl *ctrl);
 struct vtpm_relay *vtpm_ctrl_get_relay(const struct vtpm_ctrl *ctrl);
 
 /* ---- ctrl-client.c: for fuzz targets and tests ---- */
@@ -96,6 +97,8 @@ struct vtpm_relay *vtpm_ctrl_get_relay(const struct vtpm_ctrl *ctrl);
  * address.  Returns 0 or -EBADF.
  */
 int vtpm_ctrl_client_adopt_fd(struct vtpm_ctrl_client *client, int fd);
+/* The context @client was made with (not referenced). */
+struct vtpm_ctx *vtpm_ctrl_client_get_ctx(const struct vtpm_ctrl_client *client);
 
 /* ---- backend-swtpm.c: for fuzz targets and tests ---- */
 

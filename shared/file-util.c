@@ -167,3 +167,13 @@ void vtpm_remove_flat_dir(const char *path)
 	closedir(d);
 	rmdir(path);
 }
+
+int vtpm_dup_borrowed_fd(int fd)
+{
+	int dup;
+
+	if (fd < 0)
+		return -EBADF;
+	dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	return dup < 0 ? -errno : dup;
+}

@@ -33,6 +33,13 @@ int vtpm_is_atomic_temp_of(const char *name, const char *base);
  * symlinks are refused (-ELOOP), other non-regular files give -EBADMSG. */
 int vtpm_read_file(int dir_fd, const char *name, size_t max, uint8_t **data, size_t *len);
 
+/*
+ * A duplicate of a caller's @fd for an object to keep, since the library
+ * borrows the fds it is given (libvtpm(3)): close-on-exec, above stdio.
+ * Returns it; -EBADF for a negative or closed @fd; -EMFILE.
+ */
+int vtpm_dup_borrowed_fd(int fd);
+
 /* Remove the directory @path and the files in it (not subdirectories: a
  * directory holding any stays).  Missing is fine; errors are ignored. */
 void vtpm_remove_flat_dir(const char *path);

@@ -17,7 +17,7 @@
  *
  * Commands and their mapping onto the backend:
  *   GET_CAPABILITY        the supported set (no hashing; SET_DATAFD only when
- *                         attached to a relay from vtpm_relay_new_ctrl())
+ *                         attached to a relay from vtpm_relay_new_from_ctrl())
  *   SET_DATAFD            take the data channel, a stream socket passed with
  *                         SCM_RIGHTS, for such a relay; one at a time
  *   INIT                  power on, or power-cycle a running TPM
@@ -106,8 +106,9 @@ struct vtpm_ctrl_options {
 struct vtpm_ctrl;
 
 /**
- * vtpm_ctrl_new - listen for control clients
- * @backend: referenced by the endpoint
+ * vtpm_ctrl_new_from_address - listen for control clients
+ * @backend: referenced by the endpoint, which logs through @backend's
+ *	context
  * @address: "unix:PATH", an absolute PATH, or "unauthenticated-tcp:HOST:PORT"
  *	(HOST an IP literal or "localhost"; see VTPM_UNAUTHENTICATED_TCP)
  * @opts: NULL for the defaults
@@ -128,15 +129,45 @@ struct vtpm_ctrl;
  * appeared there meanwhile; -ENAMETOOLONG; -ENOMEM; or a negative errno from
  * mkdtemp(3), socket(2), bind(2), listen(2), chmod(2), chown(2) or rename(2).
  */
+int vtpm_ctrl_new_from_address(struct vtpm_backend *backend, const char *address,
+			       const struct vtpm_ctrl_options *opts, struct vtpm_ctrl **ctrl);
+
+/**
+ * vtpm_ctrl_new_from_fd - serve one already connected stream socket (e.g.
+ * one end of a socketpair), and nothing after its peer closes
+ * @backend: referenced by the endpoint, which logs through @backend's
+ *	context
+ * @fd: borrowed, as by every libvtpm call taking an fd (see libvtpm(3)):
+ *	the endpoint keeps a duplicate (F_DUPFD_CLOEXEC), closed when it is
+ *	freed, so the caller may close @fd right after the call, whatever it
+ *	returned.  The duplicate shares @fd's file status flags: the
+ *	endpoint sets O_NONBLOCK on them.
+ *
+ * Returns: 0; -EINVAL for a NULL @backend or @ctrl; -EBADF for a negative
+ * or closed @fd; -EMFILE or -ENFILE when no fd is left; -ENOMEM.
+ *
+ * Since LIBVTPM_3.
+ */
+int vtpm_ctrl_new_from_fd(struct vtpm_backend *backend, int fd, struct vtpm_ctrl **ctrl);
+
+/**
+ * vtpm_ctrl_new - vtpm_ctrl_new_from_address(), logging through @ctx
+ *
+ * Deprecated: use vtpm_ctrl_new_from_address(), which takes the context
+ * from @backend.  Returns as vtpm_ctrl_new_from_address().
+ */
 int vtpm_ctrl_new(struct vtpm_ctx *ctx, struct vtpm_backend *backend, const char *address,
 		  const struct vtpm_ctrl_options *opts, struct vtpm_ctrl **ctrl);
 
 /**
- * vtpm_ctrl_new_fd - serve one already connected stream socket (e.g. one
- * end of a socketpair), and nothing after it closes
- * @fd: taken over by the endpoint, which closes it
+ * vtpm_ctrl_new_fd - like vtpm_ctrl_new_from_fd(), but @fd itself is taken
+ * over by the endpoint, which closes it, on failure too
  *
- * Returns: 0; -EBADF for a negative @fd; -ENOMEM (then @fd is closed too).
+ * Deprecated: use vtpm_ctrl_new_from_fd(), which follows the library's one
+ * rule for fds (borrowed; the object keeps a duplicate).
+ *
+ * Returns: 0; -EBADF for a negative @fd; -EINVAL for a NULL @backend;
+ * -EMFILE or -ENFILE when no fd is left; -ENOMEM.
  */
 int vtpm_ctrl_new_fd(struct vtpm_ctx *ctx, struct vtpm_backend *backend, int fd,
 		     struct vtpm_ctrl **ctrl);
@@ -171,7 +202,7 @@ int vtpm_ctrl_set_timeout(struct vtpm_ctrl *ctrl, int timeout_ms);
  * drop a client whose message timed out; never blocks
  *
  * Returns: the number of requests answered (0 or more); -EPIPE for an
- * endpoint made with vtpm_ctrl_new_fd() whose peer is gone; or a negative
+ * endpoint made with vtpm_ctrl_new_from_fd() whose peer is gone; or a negative
  * errno from epoll_wait(2).  Client errors are not errors of the endpoint.
  */
 int vtpm_ctrl_dispatch(struct vtpm_ctrl *ctrl);
@@ -201,7 +232,7 @@ struct vtpm_ctrl_client;
 
 /**
  * vtpm_ctrl_client_new - a client of a control endpoint (ours or swtpm's)
- * @address: as for vtpm_ctrl_new()
+ * @address: as for vtpm_ctrl_new_from_address()
  * @timeout_ms: limit for connecting and for each command; <= 0 for
  *	VTPM_CTRL_TIMEOUT_MS
  *

@@ -157,7 +157,7 @@ struct vtpm_manager_options {
  * @backend_flags: 0 or VTPM_LIBTPMS_RESUME (see <vtpm/backend.h>)
  * @socket: NULL for a vTPM device; else an absolute path where the
  *	instance serves a virtual machine instead, with no device, as
- *	vtpm_relay_new_ctrl() does (QEMU's tpm-emulator connects there).
+ *	vtpm_relay_new_from_ctrl() does (QEMU's tpm-emulator connects there).
  *	A restarted instance listens there again, on its state.  Since
  *	LIBVTPM_2; a @size that ends before it means NULL.
  */

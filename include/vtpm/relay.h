@@ -25,24 +25,55 @@ extern "C" {
 struct vtpm_relay;
 
 /**
- * vtpm_relay_new - bind a device to a backend
- * @dev: referenced by the relay
+ * vtpm_relay_new_from_device - bind a device to a backend
+ * @dev: referenced by the relay, which logs through @dev's context
  * @backend: referenced by the relay; started here if it is not running
  * @relay: on success, the new relay with a reference count of one
  *
- * Returns: 0; -EINVAL if the device and backend speak different TPM
- * families; the backend's error from vtpm_backend_start(); -ENOMEM.
+ * Returns: 0; -EINVAL for a NULL argument, or if the device and backend
+ * speak different TPM families; the backend's error from
+ * vtpm_backend_start(); -ENOMEM; -EMFILE or -ENFILE when no fd is left
+ * for the relay's stop eventfd.
+ *
+ * Since LIBVTPM_3.
+ */
+int vtpm_relay_new_from_device(struct vtpm_device *dev, struct vtpm_backend *backend,
+			       struct vtpm_relay **relay);
+
+/**
+ * vtpm_relay_new_from_fd - like vtpm_relay_new_from_device() for any fd
+ * speaking the proxy protocol: one whole command per read(2), one whole
+ * response per write(2) (for example a SOCK_SEQPACKET socket)
+ * @backend: referenced by the relay, which logs through @backend's context
+ * @fd: borrowed, as by every libvtpm call taking an fd (see libvtpm(3)):
+ *	the relay keeps a duplicate (F_DUPFD_CLOEXEC) that it closes when
+ *	freed, so the caller may close @fd right after the call, whatever it
+ *	returned.  vtpm_relay_get_fd() gives the duplicate.
+ *
+ * Returns: as vtpm_relay_new_from_device(); -EBADF for a negative or
+ * closed @fd; -EMFILE when no fd is left for the duplicate.
+ *
+ * Since LIBVTPM_3.
+ */
+int vtpm_relay_new_from_fd(struct vtpm_backend *backend, int fd, struct vtpm_relay **relay);
+
+/**
+ * vtpm_relay_new - vtpm_relay_new_from_device(), logging through @ctx
+ *
+ * Deprecated: use vtpm_relay_new_from_device(), which takes the context
+ * from @dev.  Returns as vtpm_relay_new_from_device().
  */
 int vtpm_relay_new(struct vtpm_ctx *ctx, struct vtpm_device *dev,
 		   struct vtpm_backend *backend, struct vtpm_relay **relay);
 
 /**
- * vtpm_relay_new_fd - like vtpm_relay_new() for any fd speaking the proxy
- * protocol: one whole command per read(2), one whole response per write(2)
- * (for example a SOCK_SEQPACKET socket).  @fd stays owned by the caller and
- * must outlive the relay.
+ * vtpm_relay_new_fd - like vtpm_relay_new_from_fd(), but @fd itself is
+ * used: it stays owned by the caller and must outlive the relay
  *
- * Returns: as vtpm_relay_new(), and -EBADF for a negative @fd.
+ * Deprecated: use vtpm_relay_new_from_fd(), which follows the library's
+ * one rule for fds (borrowed; the object keeps a duplicate).
+ *
+ * Returns: as vtpm_relay_new_from_device(), and -EBADF for a negative @fd.
  */
 int vtpm_relay_new_fd(struct vtpm_ctx *ctx, int fd, struct vtpm_backend *backend,
 		      struct vtpm_relay **relay);
@@ -50,12 +81,13 @@ int vtpm_relay_new_fd(struct vtpm_ctx *ctx, int fd, struct vtpm_backend *backend
 struct vtpm_ctrl;
 
 /**
- * vtpm_relay_new_ctrl - serve a virtual machine: a TPM with no device,
+ * vtpm_relay_new_from_ctrl - serve a virtual machine: a TPM with no device,
  * driven the way QEMU's tpm-emulator backend (and Cloud Hypervisor) drive
  * "swtpm socket" over its control channel
- * @backend: referenced by the relay; NOT started here: the client powers
- *	it on with CMD_INIT (a guest's firmware sends TPM2_Startup itself)
- * @ctrl: the control endpoint (see ctrl.h), attached to the relay as by
+ * @ctrl: the control endpoint (see ctrl.h), whose backend the relay serves
+ *	and whose context it logs through.  The backend is NOT started here:
+ *	the client powers it on with CMD_INIT (a guest's firmware sends
+ *	TPM2_Startup itself).  @ctrl is attached to the relay as by
  *	vtpm_relay_attach_ctrl().  It offers CMD_SET_DATAFD: the client
  *	passes one end of a stream socket with SCM_RIGHTS, and the relay
  *	serves TPM commands on it, framed by the size in their header.
@@ -70,8 +102,23 @@ struct vtpm_ctrl;
  * start of the next command is lost.  At most one command is buffered.
  * Commands while the TPM is powered off get a TPM failure response.
  *
- * Returns: 0; -EINVAL for a NULL @backend or @ctrl, or a @ctrl serving
- * another backend; -EBUSY if @ctrl is attached elsewhere; -ENOMEM.
+ * Returns: 0; -EINVAL for a NULL argument; -EBUSY if @ctrl is attached
+ * elsewhere; -ENOMEM; -EMFILE or -ENFILE when no fd is left for the
+ * relay's stop eventfd.
+ *
+ * Since LIBVTPM_3.
+ */
+int vtpm_relay_new_from_ctrl(struct vtpm_ctrl *ctrl, struct vtpm_relay **relay);
+
+/**
+ * vtpm_relay_new_ctrl - vtpm_relay_new_from_ctrl() for @ctrl serving
+ * @backend, logging through @ctx
+ *
+ * Deprecated: use vtpm_relay_new_from_ctrl(); @backend and @ctx are those
+ * @ctrl already carries.
+ *
+ * Returns: as vtpm_relay_new_from_ctrl(), and -EINVAL for a @ctrl serving
+ * another backend than @backend.
  */
 int vtpm_relay_new_ctrl(struct vtpm_ctx *ctx, struct vtpm_backend *backend,
 			struct vtpm_ctrl *ctrl, struct vtpm_relay **relay);
@@ -85,7 +132,7 @@ struct vtpm_relay *vtpm_relay_unref(struct vtpm_relay *relay);
 /**
  * vtpm_relay_get_fd - the fd to watch for POLLIN in the caller's own event
  * loop; call vtpm_relay_dispatch() when it is readable.  POLLHUP means the
- * device is gone.  For vtpm_relay_new_ctrl(): the data channel, or -1
+ * device is gone.  For vtpm_relay_new_from_ctrl(): the data channel, or -1
  * while there is none (it changes when the control endpoint is served).
  */
 int vtpm_relay_get_fd(const struct vtpm_relay *relay);
@@ -122,7 +169,7 @@ void vtpm_relay_stop(struct vtpm_relay *relay);
  * passes (negative: no limit)
  *
  * Returns: 0 when registered; -ETIMEDOUT; -ENODEV for a relay made with
- * vtpm_relay_new_fd(); -EPIPE if the kernel gave up on the chip (it tears
+ * vtpm_relay_new_from_fd(); -EPIPE if the kernel gave up on the chip (it tears
  * the device down when registration fails); -ECANCELED after
  * vtpm_relay_stop(); or an error as from vtpm_relay_dispatch().
  */

@@ -51,13 +51,26 @@ struct vtpm_rules;
 int vtpm_rules_new(struct vtpm_ctx *ctx, struct vtpm_rules **rules);
 
 /**
- * vtpm_rules_new_from_device - rules for the nodes of a device pair
- * @dev: a registered device (see vtpm_relay_wait_registered())
+ * vtpm_rules_from_device - rules for the nodes of a device pair
+ * @dev: a registered device (see vtpm_relay_wait_registered()); the rules
+ *	log through its context
+ * @rules: on success, the new object with a reference count of one
  *
  * Adds the tpm node and, for TPM 2, the tpmrm node, each with its host path
  * also as container path, and names the rules "tpmN".
  *
- * Returns: 0; -EAGAIN if the tpmrm node is not registered yet; -ENOMEM.
+ * Returns: 0; -EINVAL for a NULL argument; -EAGAIN if the tpmrm node is not
+ * registered yet; -ENOMEM.
+ *
+ * Since LIBVTPM_3.
+ */
+int vtpm_rules_from_device(struct vtpm_device *dev, struct vtpm_rules **rules);
+
+/**
+ * vtpm_rules_new_from_device - vtpm_rules_from_device(), logging through @ctx
+ *
+ * Deprecated: use vtpm_rules_from_device(), which takes the context from
+ * @dev.  Returns as vtpm_rules_from_device().
  */
 int vtpm_rules_new_from_device(struct vtpm_ctx *ctx, struct vtpm_device *dev,
 			       struct vtpm_rules **rules);
@@ -135,7 +148,7 @@ int vtpm_rules_set_container_path(struct vtpm_rules *rules, unsigned int index,
  * vtpm_rules_find_node - which index holds a node of the device pair
  * @node: VTPM_NODE_TPM or VTPM_NODE_TPMRM
  *
- * The rules made by vtpm_rules_new_from_device() or
+ * The rules made by vtpm_rules_from_device() or
  * vtpm_rules_new_from_path() know which node is which; a node appended with
  * vtpm_rules_add_node() is none of them.  Prefer this to assuming that the
  * tpm node is at index 0 and the tpmrm node at 1.

@@ -177,11 +177,25 @@ int vtpm_state_from_backend(struct vtpm_backend *backend, struct vtpm_state **st
 int vtpm_state_to_backend(const struct vtpm_state *state, struct vtpm_backend *backend);
 
 /**
- * vtpm_state_from_ctrl - export through a control channel (the TPM keeps
- * running; swtpm hands out state only while it runs)
+ * vtpm_state_from_ctrl_client - export through a control channel (the TPM
+ * keeps running; swtpm hands out state only while it runs)
+ * @client: the channel; the state belongs to its context
  * @version: the TPM family behind the channel, or 0 to ask it (CMD_GET_INFO)
- * Returns: 0; -EPROTO if @version is 0 and the answer does not tell; or an
- * error of vtpm_ctrl_client_get_state().
+ * Returns: 0; -EINVAL for a NULL @client or @state; -EPROTO if @version is
+ * 0 and the answer does not tell; or an error of vtpm_ctrl_client_get_info()
+ * and vtpm_ctrl_client_get_state().
+ *
+ * Since LIBVTPM_3.
+ */
+int vtpm_state_from_ctrl_client(struct vtpm_ctrl_client *client, enum vtpm_version version,
+				struct vtpm_state **state);
+
+/**
+ * vtpm_state_from_ctrl - vtpm_state_from_ctrl_client(), the state
+ * belonging to @ctx
+ *
+ * Deprecated: use vtpm_state_from_ctrl_client(), which takes the context
+ * from @client.  Returns as vtpm_state_from_ctrl_client().
  */
 int vtpm_state_from_ctrl(struct vtpm_ctx *ctx, struct vtpm_ctrl_client *client,
 			 enum vtpm_version version, struct vtpm_state **state);
