@@ -73,7 +73,7 @@ int main(int argc, char *argv[])
 	    vtpm_backend_start(real) < 0 ||
 	    vtpm_backend_new(ctx, VTPM_VERSION_2, &ops, NULL, &backend) < 0 ||
 	    vtpm_device_new(ctx, VTPM_VERSION_2, &dev) < 0 ||
-	    vtpm_relay_new(ctx, dev, backend, &relay) < 0) {
+	    vtpm_relay_new_from_device(dev, backend, &relay) < 0) {
 		fprintf(stderr, "null-relay: cannot set up the device\n");
 		return 1;
 	}

@@ -577,14 +577,14 @@ static int serve_socket(struct vtpm_ctx *ctx, struct vtpm_backend *backend,
 	struct vtpm_relay *relay = NULL;
 	int ret = EXIT_FAIL, r;
 
-	r = vtpm_ctrl_new(ctx, backend, o->socket, &copts, &ctrl);
+	r = vtpm_ctrl_new_from_address(backend, o->socket, &copts, &ctrl);
 	if (r < 0) {
 		log_error("cannot serve on %s: %s", o->socket,
 			  r == -EEXIST ? "something that is not a socket is in the way" :
 			  r == -EADDRINUSE ? "another server listens there" : strerror(-r));
 		goto out;
 	}
-	r = vtpm_relay_new_ctrl(ctx, backend, ctrl, &relay);
+	r = vtpm_relay_new_from_ctrl(ctrl, &relay);
 	if (r < 0) {
 		log_error("cannot serve the TPM: %s", strerror(-r));
 		goto out;
@@ -848,13 +848,13 @@ int cmd_create(int argc, char *argv[])
 		explain_device_error(r, vtpm_ctx_get_path(ctx, VTPM_PATH_VTPMX));
 		goto out;
 	}
-	r = vtpm_relay_new(ctx, dev, backend, &relay);
+	r = vtpm_relay_new_from_device(dev, backend, &relay);
 	if (r < 0) {
 		log_error("cannot bind the device to the TPM: %s", strerror(-r));
 		goto out;
 	}
 	if (o.ctrl) {
-		r = vtpm_ctrl_new(ctx, backend, o.ctrl, NULL, &ctrl);
+		r = vtpm_ctrl_new_from_address(backend, o.ctrl, NULL, &ctrl);
 		if (r == 0)
 			r = vtpm_relay_attach_ctrl(relay, ctrl);
 		if (r == -EPERM || r == -EINVAL) {

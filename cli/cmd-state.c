@@ -66,7 +66,7 @@ static int export_state(struct vtpm_ctx *ctx, const char *sock, const char *dir,
 			explain_address_error("control socket", sock, r);
 			return r;
 		}
-		r = vtpm_state_from_ctrl(ctx, client, 0, &state);
+		r = vtpm_state_from_ctrl_client(client, 0, &state);
 	}
 	if (r == 0)
 		r = vtpm_state_write_file_with_key(state, file, key);

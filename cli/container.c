@@ -131,7 +131,7 @@ int container_attach(struct vtpm_ctx *ctx, struct vtpm_device *dev,
 	*s = (struct container_state){};
 	if (!container_wanted(c))
 		return 0;
-	r = vtpm_rules_new_from_device(ctx, dev, &rules);
+	r = vtpm_rules_from_device(dev, &rules);
 	if (r < 0) {
 		log_error("cannot describe tpm%u: %s", vtpm_device_get_number(dev), strerror(-r));
 		return r;

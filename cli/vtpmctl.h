@@ -56,7 +56,7 @@ void log_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * Explain why the library refused @address (a control channel or swtpm
- * socket, @what names which): error @r of vtpm_ctrl_new(),
+ * socket, @what names which): error @r of vtpm_ctrl_new_from_address(),
  * vtpm_ctrl_client_new() or vtpm_backend_new_swtpm().
  */
 void explain_address_error(const char *what, const char *address, int r);

@@ -80,7 +80,7 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 
-	r = vtpm_relay_new(ctx, dev, tpm, &relay);
+	r = vtpm_relay_new_from_device(dev, tpm, &relay);
 	if (r < 0) {
 		fail("binding the device to the TPM", r);
 		goto out;

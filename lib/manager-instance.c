@@ -89,7 +89,7 @@ static int fill_ready(struct vtpm_device *dev, struct vtpm_instance_ready *msg)
 
 /*
  * A virtual machine's instance: no device, the TPM left off until the
- * client's CMD_INIT, served on @spec->vm_socket (vtpm_relay_new_ctrl()).
+ * client's CMD_INIT, served on @spec->vm_socket (vtpm_relay_new_from_ctrl()).
  */
 static int start_vm(struct vtpm_ctx *ctx, const struct vtpm_instance_spec *spec,
 		    struct vtpm_backend *backend, struct vtpm_relay **relay,
@@ -97,12 +97,12 @@ static int start_vm(struct vtpm_ctx *ctx, const struct vtpm_instance_spec *spec,
 {
 	int r;
 
-	r = vtpm_ctrl_new(ctx, backend, spec->vm_socket, NULL, ctrl);
+	r = vtpm_ctrl_new_from_address(backend, spec->vm_socket, NULL, ctrl);
 	if (r < 0) {
 		err(ctx, "%s: cannot serve on %s: %s", spec->name, spec->vm_socket, strerror(-r));
 		return r;
 	}
-	return vtpm_relay_new_ctrl(ctx, backend, *ctrl, relay);
+	return vtpm_relay_new_from_ctrl(*ctrl, relay);
 }
 
 /*
@@ -157,10 +157,10 @@ static int start(struct vtpm_ctx *ctx, const struct vtpm_instance_spec *spec,
 		err(ctx, "%s: cannot create a vTPM device: %s", spec->name, strerror(-r));
 		return r;
 	}
-	r = vtpm_relay_new(ctx, *dev, *backend, relay);
+	r = vtpm_relay_new_from_device(*dev, *backend, relay);
 	if (r < 0)
 		return r;
-	r = vtpm_ctrl_new(ctx, *backend, spec->ctrl_path, NULL, ctrl);
+	r = vtpm_ctrl_new_from_address(*backend, spec->ctrl_path, NULL, ctrl);
 	if (r == 0)
 		r = vtpm_relay_attach_ctrl(*relay, *ctrl);
 	if (r < 0) {

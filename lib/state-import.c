@@ -158,7 +158,7 @@ VTPM_EXPORT int vtpm_state_import_ctrl(const struct vtpm_state *state,
 	if (r < 0)
 		return r;
 	/* The remote TPM hands out its state only while it runs. */
-	r = vtpm_state_from_ctrl(ctx, client, version, &old);
+	r = vtpm_state_from_ctrl_client(client, version, &old);
 	if (r < 0) {
 		err(ctx, "cannot keep the current state for a roll-back: %s", strerror(-r));
 		return r;

@@ -107,9 +107,9 @@ int main(int argc, char *argv[])
 	if (r == 0)
 		r = vtpm_device_new(ctx, VTPM_VERSION_2, &dev);
 	if (r == 0)
-		r = vtpm_relay_new(ctx, dev, backend, &relay);
+		r = vtpm_relay_new_from_device(dev, backend, &relay);
 	if (r == 0)
-		r = vtpm_ctrl_new(ctx, backend, argv[2], NULL, &ctrl);
+		r = vtpm_ctrl_new_from_address(backend, argv[2], NULL, &ctrl);
 	if (r == 0)
 		r = vtpm_relay_attach_ctrl(relay, ctrl);
 	if (r == 0)

@@ -41,9 +41,9 @@ int main(int argc, char *argv[])
 	if (r == 0)
 		r = vtpm_backend_new_libtpms(ctx, VTPM_VERSION_2, argv[1], 0, &backend);
 	if (r == 0)
-		r = vtpm_relay_new_fd(ctx, sv[0], backend, &relay);
+		r = vtpm_relay_new_from_fd(backend, sv[0], &relay);
 	if (r == 0)
-		r = vtpm_ctrl_new(ctx, backend, argv[2], NULL, &ctrl);
+		r = vtpm_ctrl_new_from_address(backend, argv[2], NULL, &ctrl);
 	if (r == 0)
 		r = vtpm_relay_attach_ctrl(relay, ctrl);
 	if (r < 0) {

@@ -138,7 +138,7 @@ static int warm_up(struct vtpm_ctx *ctx, struct vtpm_backend *backend)
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
-	r = vtpm_relay_new_fd(ctx, sv[0], backend, &relay);
+	r = vtpm_relay_new_from_fd(backend, sv[0], &relay);
 	for (size_t i = 0; r == 0 && i < 2; i++) {
 		ssize_t n;
 
@@ -255,7 +255,7 @@ int main(int argc, char *argv[])
 	if (r == 0)
 		r = vtpm_device_monitor_new(dev, &l.monitor);
 	if (r == 0)
-		r = vtpm_relay_new(ctx, dev, backend, &l.relay);
+		r = vtpm_relay_new_from_device(dev, backend, &l.relay);
 	if (r < 0) {
 		fprintf(stderr, "%s: setting up: %s\n", argv[0], strerror(-r));
 		return 1;
@@ -280,7 +280,7 @@ int main(int argc, char *argv[])
 	/* Rules from the registered device know which node is which. */
 	{
 		struct vtpm_rules *rules;
-		int rm = vtpm_rules_new_from_device(ctx, dev, &rules);
+		int rm = vtpm_rules_from_device(dev, &rules);
 
 		if (rm < 0) {
 			fprintf(stderr, "%s: rules from the device: %s\n", argv[0], strerror(-rm));

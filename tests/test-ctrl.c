@@ -85,9 +85,10 @@ static int setup_backend(void **state, bool with_key)
 		assert_int_equal(vtpm_backend_new_libtpms(f->ctx, VTPM_VERSION_2, state_dir, 0, &f->backend), 0);
 	}
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, f->data), 0);
-	assert_int_equal(vtpm_relay_new_fd(f->ctx, f->data[0], f->backend, &f->relay), 0);
+	assert_int_equal(vtpm_relay_new_from_fd(f->backend, f->data[0], &f->relay), 0);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	assert_int_equal(vtpm_ctrl_new_fd(f->ctx, f->backend, sv[0], &f->ctrl), 0);
+	assert_int_equal(vtpm_ctrl_new_from_fd(f->backend, sv[0], &f->ctrl), 0);
+	close(sv[0]); /* the endpoint keeps its own duplicate */
 	assert_int_equal(vtpm_relay_attach_ctrl(f->relay, f->ctrl), 0);
 	f->cfd = sv[1];
 	*state = f;
@@ -701,7 +702,7 @@ static void test_unix_socket_born_private(void **state)
 	snprintf(sock_path, sizeof(sock_path), "%s/ctrl.sock", state_dir);
 	snprintf(addr, sizeof(addr), "unix:%s", sock_path);
 	bind_watch = (typeof(bind_watch)){ .armed = true };
-	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, addr, NULL, &c), 0);
+	assert_int_equal(vtpm_ctrl_new_from_address(f->backend, addr, NULL, &c), 0);
 	umask(old);
 	assert_true(bind_watch.seen);
 	assert_int_equal(bind_watch.mode, 0600);
@@ -739,7 +740,7 @@ static void test_unix_socket_no_chmod_through_symlink(void **state)
 	bind_watch = (typeof(bind_watch)){ .armed = true };
 	strcpy(bind_watch.swap_path, sock_path);
 	strcpy(bind_watch.swap_target, victim);
-	r = vtpm_ctrl_new(f->ctx, f->backend, addr, &o, &c);
+	r = vtpm_ctrl_new_from_address(f->backend, addr, &o, &c);
 	assert_int_equal(stat(victim, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0400);
 	/* The name was taken meanwhile: not replaced, and no socket served there. */
@@ -775,12 +776,12 @@ static void test_unix_socket_rules(void **state)
 	snprintf(addr, sizeof(addr), "unix:%s", sock_path);
 
 	/* Default: 0600. */
-	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, addr, NULL, &c), 0);
+	assert_int_equal(vtpm_ctrl_new_from_address(f->backend, addr, NULL, &c), 0);
 	assert_int_equal(lstat(sock_path, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0600);
 	/* Someone listens there: not replaced. */
-	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, addr, NULL, &c2), -EADDRINUSE);
+	assert_int_equal(vtpm_ctrl_new_from_address(f->backend, addr, NULL, &c2), -EADDRINUSE);
 	vtpm_ctrl_unref(c);
 	assert_int_equal(lstat(sock_path, &st), -1);
 
@@ -794,30 +795,30 @@ static void test_unix_socket_rules(void **state)
 		close(fd);
 	}
 	o.mode = 0660;
-	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, sock_path, &o, &c), 0);
+	assert_int_equal(vtpm_ctrl_new_from_address(f->backend, sock_path, &o, &c), 0);
 	assert_int_equal(lstat(sock_path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0660);
 	vtpm_ctrl_unref(c);
 
 	/* Never world-writable, never over a non-socket. */
 	o.mode = 0666;
-	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, addr, &o, &c), -EINVAL);
+	assert_int_equal(vtpm_ctrl_new_from_address(f->backend, addr, &o, &c), -EINVAL);
 	fd = open(sock_path, O_CREAT | O_WRONLY, 0600);
 	close(fd);
-	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, addr, NULL, &c), -EEXIST);
+	assert_int_equal(vtpm_ctrl_new_from_address(f->backend, addr, NULL, &c), -EEXIST);
 	assert_int_equal(lstat(sock_path, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 	unlink(sock_path);
 
 	/* Addresses. */
-	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, "relative/path", NULL, &c), -EINVAL);
-	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, "unauthenticated-tcp:10.1.2.3:2322",
+	assert_int_equal(vtpm_ctrl_new_from_address(f->backend, "relative/path", NULL, &c), -EINVAL);
+	assert_int_equal(vtpm_ctrl_new_from_address(f->backend, "unauthenticated-tcp:10.1.2.3:2322",
 				       NULL, &c), -EPERM);
-	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, "unauthenticated-tcp:127.0.0.1:99999",
+	assert_int_equal(vtpm_ctrl_new_from_address(f->backend, "unauthenticated-tcp:127.0.0.1:99999",
 				       NULL, &c), -EINVAL);
-	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, "unauthenticated-tcp:127.0.0.1:0x10",
+	assert_int_equal(vtpm_ctrl_new_from_address(f->backend, "unauthenticated-tcp:127.0.0.1:0x10",
 				       NULL, &c), -EINVAL);
-	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, "tcp:127.0.0.1:0x10", NULL, &c), -EINVAL);
+	assert_int_equal(vtpm_ctrl_new_from_address(f->backend, "tcp:127.0.0.1:0x10", NULL, &c), -EINVAL);
 }
 
 /* TCP has no authentication: taken only under the name that says so. */
@@ -833,9 +834,9 @@ static void test_tcp_needs_opt_in(void **state)
 
 	assert_int_equal(loopback_ports(&port, &unused), 0);
 	snprintf(addr, sizeof(addr), "tcp:127.0.0.1:%u", port);
-	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, addr, NULL, &c), -EPERM);
+	assert_int_equal(vtpm_ctrl_new_from_address(f->backend, addr, NULL, &c), -EPERM);
 	assert_null(c);
-	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, "tcp:[::1]:2322", NULL, &c), -EPERM);
+	assert_int_equal(vtpm_ctrl_new_from_address(f->backend, "tcp:[::1]:2322", NULL, &c), -EPERM);
 	/* Nothing listens there. */
 	probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	{
@@ -953,7 +954,7 @@ static void test_stuck_client_blocks_nothing(void **state)
 	snprintf(sock_path, sizeof(sock_path), "%s/ctrl.sock", state_dir);
 	snprintf(addr, sizeof(addr), "unix:%s", sock_path);
 	assert_int_equal(vtpm_relay_attach_ctrl(f->relay, NULL), 0);
-	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, addr, NULL, &c), 0);
+	assert_int_equal(vtpm_ctrl_new_from_address(f->backend, addr, NULL, &c), 0);
 	/* Long enough that the data channel, however slow the runner, is served
 	 * well before it expires: the stuck request is still pending then. */
 	assert_int_equal(vtpm_ctrl_set_timeout(c, 5000), 0);
@@ -1022,8 +1023,8 @@ static void test_tcp_endpoint(void **state)
 	assert_int_equal(loopback_ports(&port, &unused), 0);
 	snprintf(addr, sizeof(addr), "unauthenticated-tcp:127.0.0.1:%u", port);
 	assert_int_equal(vtpm_relay_attach_ctrl(f->relay, NULL), 0);
-	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, addr, NULL, &c), 0);
-	assert_int_equal(vtpm_ctrl_new(f->ctx, f->backend, addr, NULL, &c2), -EADDRINUSE);
+	assert_int_equal(vtpm_ctrl_new_from_address(f->backend, addr, NULL, &c), 0);
+	assert_int_equal(vtpm_ctrl_new_from_address(f->backend, addr, NULL, &c2), -EADDRINUSE);
 	assert_int_equal(vtpm_relay_attach_ctrl(f->relay, c), 0);
 
 	/* Bound to the address given, not to every address: 127.0.0.2 is

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Serving a virtual machine (vtpm_relay_new_ctrl()): the data channel that
+ * Serving a virtual machine (vtpm_relay_new_from_ctrl()): the data channel that
  * CMD_SET_DATAFD passes over the control socket, and the framing of TPM
  * commands on that stream (split, coalesced, oversize, garbage), against an
  * in-process libtpms TPM.  The test plays QEMU's tpm-emulator backend.
@@ -60,10 +60,11 @@ static int setup(void **state)
 	vtpm_ctx_set_log_priority(f->ctx, LOG_CRIT);
 	assert_int_equal(vtpm_backend_new_libtpms(f->ctx, VTPM_VERSION_2, state_dir, 0, &f->backend), 0);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	assert_int_equal(vtpm_ctrl_new_fd(f->ctx, f->backend, sv[0], &f->ctrl), 0);
+	assert_int_equal(vtpm_ctrl_new_from_fd(f->backend, sv[0], &f->ctrl), 0);
+	close(sv[0]); /* the endpoint keeps its own duplicate */
 	f->cfd = sv[1];
 	f->dfd = -1;
-	assert_int_equal(vtpm_relay_new_ctrl(f->ctx, f->backend, f->ctrl, &f->relay), 0);
+	assert_int_equal(vtpm_relay_new_from_ctrl(f->ctrl, &f->relay), 0);
 	*state = f;
 	return 0;
 }

@@ -47,7 +47,7 @@ static void tpm_open(struct tpm *t, unsigned int flags)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, t->sv), 0);
 	assert_int_equal(vtpm_ctx_new(&t->ctx), 0);
 	assert_int_equal(vtpm_backend_new_libtpms(t->ctx, VTPM_VERSION_2, state_dir, flags, &t->backend), 0);
-	assert_int_equal(vtpm_relay_new_fd(t->ctx, t->sv[0], t->backend, &t->relay), 0);
+	assert_int_equal(vtpm_relay_new_from_fd(t->backend, t->sv[0], &t->relay), 0);
 }
 
 static void tpm_close(struct tpm *t)
@@ -240,7 +240,7 @@ static void test_state_export_import(void **state)
 	assert_int_equal(vtpm_backend_set_state(t.backend, VTPM_STATE_PERMANENT, perm, perm_len), 0);
 	assert_int_equal(vtpm_backend_set_state(t.backend, VTPM_STATE_VOLATILE, vol, vol_len), 0);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, t.sv), 0);
-	assert_int_equal(vtpm_relay_new_fd(t.ctx, t.sv[0], t.backend, &t.relay), 0);
+	assert_int_equal(vtpm_relay_new_from_fd(t.backend, t.sv[0], &t.relay), 0);
 
 	read_pcr(&t, pcr);
 	assert_memory_equal(pcr, pcr_after_zero_extend, 32);
@@ -305,7 +305,7 @@ static void test_tpm12_starts(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
 	assert_int_equal(vtpm_ctx_new(&ctx), 0);
 	assert_int_equal(vtpm_backend_new_libtpms(ctx, VTPM_VERSION_1_2, state_dir, 0, &b), 0);
-	assert_int_equal(vtpm_relay_new_fd(ctx, sv[0], b, &r), 0);
+	assert_int_equal(vtpm_relay_new_from_fd(b, sv[0], &r), 0);
 	assert_int_equal(write(sv[1], startup, sizeof(startup)), sizeof(startup));
 	assert_int_equal(vtpm_relay_dispatch(r), 1);
 	assert_int_equal(read(sv[1], resp, sizeof(resp)), TPM_HEADER_SIZE);

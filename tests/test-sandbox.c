@@ -69,7 +69,7 @@ static int serve_under_filter(void)
 	if (!mkdtemp(dir) || socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0)
 		return 101;
 	if (vtpm_backend_new_libtpms(ctx, VTPM_VERSION_2, dir, 0, &b) < 0 ||
-	    vtpm_relay_new_fd(ctx, sv[0], b, &relay) < 0)
+	    vtpm_relay_new_from_fd(b, sv[0], &relay) < 0)
 		return 102;
 	if (vtpm_sandbox_apply_seccomp(ctx, 0) < 0)
 		return 103;
@@ -363,7 +363,7 @@ static int confined_server(void)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0)
 		return 101;
 	if (vtpm_backend_new_libtpms(ctx, VTPM_VERSION_2, state, 0, &b) < 0 ||
-	    vtpm_backend_start(b) < 0 || vtpm_relay_new_fd(ctx, sv[0], b, &relay) < 0)
+	    vtpm_backend_start(b) < 0 || vtpm_relay_new_from_fd(b, sv[0], &relay) < 0)
 		return 102;
 	if (vtpm_sandbox_own_state_dir(ctx, state, 65534, 65534) < 0)
 		return 103;
@@ -419,7 +419,7 @@ static int resume_saved(void)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0)
 		return 101;
 	if (vtpm_backend_new_libtpms(ctx, VTPM_VERSION_2, state, VTPM_LIBTPMS_RESUME, &b) < 0 ||
-	    vtpm_backend_start(b) < 0 || vtpm_relay_new_fd(ctx, sv[0], b, &relay) < 0)
+	    vtpm_backend_start(b) < 0 || vtpm_relay_new_from_fd(b, sv[0], &relay) < 0)
 		return 102;
 	/* Resumed, the TPM runs already: TPM_RC_INITIALIZE (TPM 2.0 Part 2,
 	 * 6.6.3); a TPM that lost its state would want a Startup. */

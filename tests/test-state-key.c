@@ -309,7 +309,7 @@ static int start_on(struct vtpm_state_key *key)
 	if (r < 0)
 		return r;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-	assert_int_equal(vtpm_relay_new_fd(ctx, sv[0], b, &relay), 0);
+	assert_int_equal(vtpm_relay_new_from_fd(b, sv[0], &relay), 0);
 	assert_int_equal(vtpm_backend_start(b), 0);
 	tpm2_startup(&c, TPM2_SU_CLEAR);
 	assert_int_equal(write(sv[1], c.b, c.len), (ssize_t)c.len);

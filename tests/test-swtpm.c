@@ -113,7 +113,7 @@ static void tpm_open(struct tpm *t, int timeout_ms)
 	assert_int_equal(vtpm_backend_new_swtpm(t->ctx, VTPM_VERSION_2, data_addr, ctrl_addr,
 						timeout_ms, &t->backend), 0);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, t->sv), 0);
-	assert_int_equal(vtpm_relay_new_fd(t->ctx, t->sv[0], t->backend, &t->relay), 0);
+	assert_int_equal(vtpm_relay_new_from_fd(t->backend, t->sv[0], &t->relay), 0);
 }
 
 static void tpm_close(struct tpm *t)

@@ -5,7 +5,7 @@
  * backend that keeps its state blobs in memory.
  *
  * The input is the byte stream a client sends, then its write side closes.
- * The endpoint serves a relay from vtpm_relay_new_ctrl(), so SET_DATAFD
+ * The endpoint serves a relay from vtpm_relay_new_from_ctrl(), so SET_DATAFD
  * (here never with a descriptor) and SET_BUFFERSIZE reach the relay.
  * Invariants: the endpoint neither crashes nor leaks, never writes more
  * than a response per request, and always ends with -EPIPE once the
@@ -153,9 +153,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size && write(sv[1], data, size) != (ssize_t)size)
 		die("the socket did not take the whole input");
 	shutdown(sv[1], SHUT_WR);
-	if (vtpm_ctrl_new_fd(ctx, backend, sv[0], &ctrl) < 0)
+	if (vtpm_ctrl_new_from_fd(backend, sv[0], &ctrl) < 0)
 		die("ctrl");
-	if (vtpm_relay_new_ctrl(ctx, backend, ctrl, &relay) < 0)
+	close(sv[0]); /* the endpoint keeps its own duplicate */
+	if (vtpm_relay_new_from_ctrl(ctrl, &relay) < 0)
 		die("relay");
 
 	for (int round = 0; round < FUZZ_CTRL_MAX_ROUNDS; round++) {

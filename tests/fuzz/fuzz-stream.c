@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libFuzzer target for the framing of TPM commands on a virtual machine's
- * data channel (a stream socket, vtpm_relay_new_ctrl()), with a backend
+ * data channel (a stream socket, vtpm_relay_new_from_ctrl()), with a backend
  * that checks what reaches it.
  *
  * The input is the byte stream the peer sends, in chunks: each chunk is a
@@ -111,9 +111,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		die("socketpair");
 	setsockopt(dv[1], SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize));
 	setsockopt(dv[0], SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize));
-	if (vtpm_ctrl_new_fd(ctx, backend, cv[0], &ctrl) < 0)
+	if (vtpm_ctrl_new_from_fd(backend, cv[0], &ctrl) < 0)
 		die("ctrl");
-	if (vtpm_relay_new_ctrl(ctx, backend, ctrl, &relay) < 0)
+	close(cv[0]); /* the endpoint keeps its own duplicate */
+	if (vtpm_relay_new_from_ctrl(ctrl, &relay) < 0)
 		die("relay");
 	/* What SET_DATAFD does, without the control round trip. */
 	if (vtpm_relay_set_data_fd(relay, dv[0]) < 0)

@@ -69,7 +69,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	vtpm_ctx_set_log_priority(ctx, LOG_EMERG);
 	if (vtpm_backend_new_libtpms(ctx, VTPM_VERSION_2, dir, 0, &backend) < 0)
 		die("backend");
-	if (vtpm_relay_new_fd(ctx, sv[0], backend, &relay) < 0)
+	if (vtpm_relay_new_from_fd(backend, sv[0], &relay) < 0)
 		die("relay");
 	client_fd = sv[1];
 	transact(startup, sizeof(startup));
