@@ -5,6 +5,10 @@
  * A backend is a table of operations plus a private pointer.  libvtpm ships
  * a libtpms backend (in-process TPM 1.2 and TPM 2); callers may supply their
  * own ops to plug in any other emulator.
+ *
+ * Thread safety: as for every libvtpm object (see ctx.h).  libtpms keeps
+ * its TPM in process-global memory: one process runs at most one libtpms
+ * backend (or vtpm_state_check()) at a time, whatever the contexts.
  */
 #ifndef VTPM_BACKEND_H
 #define VTPM_BACKEND_H

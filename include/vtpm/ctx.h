@@ -4,12 +4,23 @@
  * touches.  Every other libvtpm object belongs to one context.
  *
  * Thread safety: a context and the objects made from it may be used from one
- * thread at a time.  Distinct contexts never share state and may be used from
+ * thread at a time; taking or dropping a reference (_ref, _unref) is a use.
+ * An object made from objects of several contexts (a relay from a device
+ * and a backend) ties them together: use them all from one thread at a
+ * time.  Distinct contexts never share state and may be used from
  * different threads concurrently.  The exceptions, callable from any thread
  * (and from a signal handler) while another uses the object, are
  * vtpm_relay_stop() and vtpm_manager_stop().  The log function runs in the
  * thread that made the call which logs.  The library keeps no global state
- * and installs no signal handlers.
+ * and installs no signal handlers; libtpms does keep global state, so one
+ * process runs one libtpms backend at a time (see backend.h).
+ *
+ * Processes: the instance manager forks without exec to run each instance
+ * (see manager.h): run it in a process of its own, not in a threaded
+ * embedder; its client calls (vtpm_manager_client_*()) never fork.
+ * vtpm_nodes_create_pid() and vtpm_nodes_remove_pid() fork a child that
+ * only makes system calls, safe in a threaded process.  Nothing else forks
+ * or starts threads.
  */
 #ifndef VTPM_CTX_H
 #define VTPM_CTX_H

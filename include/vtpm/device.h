@@ -3,6 +3,8 @@
  * A vTPM device pair: the client character device the kernel creates
  * (/dev/tpmN, and /dev/tpmrmN for TPM 2) and the anonymous server-side file
  * descriptor through which the kernel hands over commands.
+ *
+ * Thread safety: as for every libvtpm object (see ctx.h).
  */
 #ifndef VTPM_DEVICE_H
 #define VTPM_DEVICE_H

@@ -5,6 +5,9 @@
  * EK certificates signed by a CA the operator controls, in the NV indices
  * where attestation software looks; the PCR banks chosen; optionally the
  * certificates locked against replacement.
+ *
+ * Thread safety: as for every libvtpm call (see ctx.h); it drives the
+ * backend, which no other thread may use meanwhile.
  */
 #ifndef VTPM_MANUFACTURE_H
 #define VTPM_MANUFACTURE_H

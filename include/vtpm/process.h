@@ -3,6 +3,10 @@
  * The process that serves a vTPM: what it inherits from whoever started it
  * (signal mask and ignored signals) and how others find and stop it (a pid
  * file it holds locked for its whole life).
+ *
+ * Thread safety: vtpm_process_reset_signals() changes process-wide signal
+ * dispositions: call it before starting threads.  The pid file calls are
+ * as for every libvtpm call (see ctx.h).
  */
 #ifndef VTPM_PROCESS_H
 #define VTPM_PROCESS_H

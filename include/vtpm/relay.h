@@ -8,6 +8,9 @@
  * equal the bytes received and lie between 10 and VTPM_BUFFER_SIZE, and the
  * tag must be a command tag of the device's TPM family.  Anything else is
  * answered with a TPM error response by the relay, which stays up.
+ *
+ * Thread safety: as for every libvtpm object (see ctx.h); vtpm_relay_stop()
+ * alone may be called from any thread or a signal handler.
  */
 #ifndef VTPM_RELAY_H
 #define VTPM_RELAY_H

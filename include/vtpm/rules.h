@@ -12,6 +12,8 @@
  *
  * Rules are plain data: they can be built from a struct vtpm_device, from a
  * device node another process created (by stat(2)), or field by field.
+ *
+ * Thread safety: as for every libvtpm object (see ctx.h).
  */
 #ifndef VTPM_RULES_H
 #define VTPM_RULES_H

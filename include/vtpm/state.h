@@ -20,6 +20,8 @@
  * "tpm2-00.permall".  The checksum detects damage, not tampering: protect
  * a plain file like the TPM's secrets it holds (it is written with mode
  * 0600); the HMAC of an encrypted one detects tampering too.
+ *
+ * Thread safety: as for every libvtpm object (see ctx.h).
  */
 #ifndef VTPM_STATE_H
 #define VTPM_STATE_H

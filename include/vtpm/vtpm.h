@@ -2,6 +2,18 @@
 /*
  * libvtpm: software TPMs for containers through the Linux vTPM proxy driver.
  * Include this header for the whole API; see libvtpm(3).
+ *
+ * Rules every header follows (libvtpm(3), CONVENTIONS):
+ *  - errors are negative errnos; each function's comment names every one
+ *    it can return;
+ *  - a constructor takes a ctx only when no argument carries one; else the
+ *    new object belongs to the context of its first argument;
+ *  - a call taking an fd borrows it: an object keeps a duplicate, and the
+ *    caller's fd is never closed (the deprecated vtpm_ctrl_new_fd() and
+ *    vtpm_relay_new_fd() excepted);
+ *  - one thread at a time per context and its objects, except
+ *    vtpm_relay_stop() and vtpm_manager_stop(); the manager forks without
+ *    exec (see ctx.h and manager.h).
  */
 #ifndef VTPM_VTPM_H
 #define VTPM_VTPM_H
