@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The generic backend object: an ops table, its data, and the power state. */
+/*
+ * The generic backend object: an ops table, its data, and the TPM's state
+ * that both channels to it share: power, the locality of the next command
+ * (set by the proxy driver's command on the data channel, or by
+ * CMD_SET_LOCALITY on the control channel) and the buffer size
+ * (CMD_SET_BUFFERSIZE).
+ */
 #include "config.h"
 
 #include <string.h>
@@ -13,6 +19,8 @@ struct vtpm_backend {
 	struct vtpm_backend_ops ops;
 	void *data;
 	bool running;
+	uint8_t locality;
+	size_t buffer_size;
 	struct vtpm_state_key *key; /* what encrypts its state at rest, or NULL */
 };
 
@@ -41,6 +49,7 @@ VTPM_EXPORT int vtpm_backend_new(struct vtpm_ctx *ctx, enum vtpm_version version
 	backend->ctx = vtpm_ctx_ref(ctx);
 	backend->version = version;
 	backend->data = data;
+	backend->buffer_size = VTPM_BUFFER_SIZE;
 	*out = backend;
 	return 0;
 }
@@ -210,4 +219,24 @@ void vtpm_backend_set_key(struct vtpm_backend *backend, struct vtpm_state_key *k
 struct vtpm_state_key *vtpm_backend_get_key(const struct vtpm_backend *backend)
 {
 	return backend->key;
+}
+
+void vtpm_backend_set_locality(struct vtpm_backend *backend, uint8_t locality)
+{
+	backend->locality = locality;
+}
+
+uint8_t vtpm_backend_get_locality(const struct vtpm_backend *backend)
+{
+	return backend->locality;
+}
+
+void vtpm_backend_set_buffer_size(struct vtpm_backend *backend, size_t size)
+{
+	backend->buffer_size = size < VTPM_BUFFER_SIZE ? size : VTPM_BUFFER_SIZE;
+}
+
+size_t vtpm_backend_get_buffer_size(const struct vtpm_backend *backend)
+{
+	return backend->buffer_size;
 }

@@ -81,8 +81,8 @@ static uint32_t capabilities(const struct vtpm_ctrl *ctrl)
 			PTM_CAP_SET_STATEBLOB | PTM_CAP_STOP | PTM_CAP_GET_CONFIG |
 			PTM_CAP_SET_BUFFERSIZE | PTM_CAP_GET_INFO;
 
-	/* Only a relay without a data channel of its own takes one. */
-	if (ctrl->relay && vtpm_relay_takes_data_fd(ctrl->relay))
+	/* Only a server without a data channel of its own takes one. */
+	if (ctrl->take_data_fd)
 		caps |= PTM_CAP_SET_DATAFD;
 	return caps;
 }
@@ -145,9 +145,7 @@ static void handle_set_locality(struct vtpm_ctrl *ctrl, uint8_t locality)
 		vtpm_ctrl_respond(ctrl, PTM_RES_BAD_LOCALITY);
 		return;
 	}
-	if (ctrl->relay)
-		vtpm_relay_set_locality(ctrl->relay, locality);
-	ctrl->locality = locality;
+	vtpm_backend_set_locality(ctrl->backend, locality);
 	vtpm_ctrl_respond(ctrl, PTM_RES_SUCCESS);
 }
 
@@ -283,20 +281,17 @@ static void handle_set_buffersize(struct vtpm_ctrl *ctrl, uint32_t size)
 	if (!p)
 		return;
 	/* As TPMLIB_SetBufferSize(): a wish outside the limits gets the nearest limit. */
-	if (size > 0) {
-		ctrl->buffer_size = size < min ? min : size > VTPM_BUFFER_SIZE ? VTPM_BUFFER_SIZE : size;
-		if (ctrl->relay)
-			vtpm_relay_set_max_command(ctrl->relay, ctrl->buffer_size);
-	}
+	if (size > 0)
+		vtpm_backend_set_buffer_size(ctrl->backend, size < min ? min : size);
 	put_be32(p, PTM_RES_SUCCESS);
-	put_be32(p + 4, ctrl->buffer_size);
+	put_be32(p + 4, (uint32_t)vtpm_backend_get_buffer_size(ctrl->backend));
 	put_be32(p + 8, min);
 	put_be32(p + 12, VTPM_BUFFER_SIZE);
 }
 
 /*
  * SET_DATAFD: the data channel arrives as a descriptor passed with the
- * request (SCM_RIGHTS); the relay serves it from now on.
+ * request (SCM_RIGHTS); the server (the relay) serves it from now on.
  */
 static void handle_set_datafd(struct vtpm_ctrl *ctrl)
 {
@@ -304,7 +299,7 @@ static void handle_set_datafd(struct vtpm_ctrl *ctrl)
 	struct stat st;
 
 	ctrl->pending_fd = -1;
-	if (!ctrl->relay || !vtpm_relay_takes_data_fd(ctrl->relay)) {
+	if (!ctrl->take_data_fd) {
 		/* Not offered (see capabilities()). */
 		vtpm_ctrl_respond(ctrl, PTM_RES_BAD_ORDINAL);
 		goto fail;
@@ -315,7 +310,7 @@ static void handle_set_datafd(struct vtpm_ctrl *ctrl)
 		vtpm_ctrl_respond(ctrl, PTM_RES_BAD_PARAMETER);
 		goto fail;
 	}
-	r = vtpm_relay_set_data_fd(ctrl->relay, fd);
+	r = ctrl->take_data_fd(ctrl->server, fd);
 	if (r < 0) {
 		/* -EBUSY: one data channel at a time, as swtpm (TPM_IOERROR). */
 		err(ctrl->ctx, "control channel: SET_DATAFD: %s",

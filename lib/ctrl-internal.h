@@ -17,7 +17,9 @@ struct vtpm_ctrl {
 	int refcount;
 	struct vtpm_ctx *ctx;
 	struct vtpm_backend *backend;
-	struct vtpm_relay *relay; /* weak: the relay holds a reference to us */
+	/* Who serves us in its loop (a relay, which holds a reference to us), or NULL. */
+	void *server;
+	int (*take_data_fd)(void *server, int fd); /* SET_DATAFD; NULL: not offered */
 	int epoll_fd;
 	int listen_fd;		  /* -1 for vtpm_ctrl_new_fd() */
 	int client_fd;
@@ -28,10 +30,8 @@ struct vtpm_ctrl {
 	int64_t deadline;	  /* for the message in progress; 0: none */
 	int64_t last_activity;	  /* of the current client */
 	bool client_waiting;	  /* another client is in the backlog */
-	uint8_t locality;	  /* without a relay */
 	bool shutdown_requested;
 	int pending_fd;		  /* passed with the request being read, or -1 */
-	uint32_t buffer_size;	  /* SET_BUFFERSIZE; VTPM_BUFFER_SIZE at start */
 	uint8_t *in;
 	size_t in_len, in_cap;
 	uint8_t *out;

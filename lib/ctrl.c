@@ -29,7 +29,6 @@ static int ctrl_alloc(struct vtpm_ctx *ctx, struct vtpm_backend *backend, struct
 		return -ENOMEM;
 	ctrl->listen_fd = ctrl->client_fd = ctrl->pending_fd = -1;
 	ctrl->timeout_ms = VTPM_CTRL_TIMEOUT_MS;
-	ctrl->buffer_size = VTPM_BUFFER_SIZE;
 	/* Room for every fixed-size response, so small answers cannot fail. */
 	ctrl->out_cap = PTM_GETINFO_RESP_HEADER_SIZE + PTM_GETINFO_MAX;
 	ctrl->out = malloc(ctrl->out_cap);
@@ -228,17 +227,19 @@ VTPM_EXPORT int vtpm_ctrl_shutdown_requested(const struct vtpm_ctrl *ctrl)
 
 VTPM_EXPORT uint8_t vtpm_ctrl_get_locality(const struct vtpm_ctrl *ctrl)
 {
-	return ctrl->relay ? vtpm_relay_get_locality(ctrl->relay) : ctrl->locality;
+	return vtpm_backend_get_locality(ctrl->backend);
 }
 
-void vtpm_ctrl_set_relay(struct vtpm_ctrl *ctrl, struct vtpm_relay *relay)
+void vtpm_ctrl_set_server(struct vtpm_ctrl *ctrl, void *server,
+			  int (*take_data_fd)(void *server, int fd))
 {
-	ctrl->relay = relay;
+	ctrl->server = server;
+	ctrl->take_data_fd = server ? take_data_fd : NULL;
 }
 
-struct vtpm_relay *vtpm_ctrl_get_relay(const struct vtpm_ctrl *ctrl)
+void *vtpm_ctrl_get_server(const struct vtpm_ctrl *ctrl)
 {
-	return ctrl->relay;
+	return ctrl->server;
 }
 
 struct vtpm_backend *vtpm_ctrl_get_backend(const struct vtpm_ctrl *ctrl)

@@ -43,10 +43,8 @@ struct vtpm_relay {
 	bool stream;		/* fd is a stream socket we own (vtpm_relay_new_ctrl()) */
 	bool own_fd;		/* fd is our duplicate (vtpm_relay_new_from_fd()) */
 	size_t cmd_len;		/* stream: bytes of the command read so far */
-	size_t max_cmd;		/* largest command taken (SET_BUFFERSIZE) */
 	int stop_fd; /* eventfd that wakes run() for vtpm_relay_stop() */
 	volatile sig_atomic_t stop_requested;
-	uint8_t locality;
 	struct vtpm_ctrl *ctrl; /* served in the same loop, or NULL */
 	struct vtpm_relay_stats stats;
 	/* One byte more than the largest command, so oversize reads show. */
@@ -88,7 +86,6 @@ static int relay_new(struct vtpm_ctx *ctx, int fd, struct vtpm_device *dev,
 	relay->backend = vtpm_backend_ref(backend);
 	relay->version = vtpm_backend_get_version(backend);
 	relay->fd = fd;
-	relay->max_cmd = VTPM_BUFFER_SIZE;
 	*out = relay;
 	return 0;
 }
@@ -153,7 +150,7 @@ VTPM_EXPORT int vtpm_relay_new_ctrl(struct vtpm_ctx *ctx, struct vtpm_backend *b
 
 	if (!backend || !ctrl)
 		return -EINVAL;
-	if (vtpm_ctrl_get_relay(ctrl))
+	if (vtpm_ctrl_get_server(ctrl))
 		return -EBUSY;
 	r = relay_new(ctx, -1, NULL, backend, false, &relay);
 	if (r < 0)
@@ -179,11 +176,6 @@ static void close_data_channel(struct vtpm_relay *relay)
 	relay->cmd_len = 0;
 }
 
-bool vtpm_relay_takes_data_fd(const struct vtpm_relay *relay)
-{
-	return relay->stream;
-}
-
 int vtpm_relay_set_data_fd(struct vtpm_relay *relay, int fd)
 {
 	int flags;
@@ -201,9 +193,10 @@ int vtpm_relay_set_data_fd(struct vtpm_relay *relay, int fd)
 	return 0;
 }
 
-void vtpm_relay_set_max_command(struct vtpm_relay *relay, size_t size)
+/* SET_DATAFD's descriptor, from the control endpoint we serve. */
+static int take_data_fd(void *relay, int fd)
 {
-	relay->max_cmd = size < VTPM_BUFFER_SIZE ? size : VTPM_BUFFER_SIZE;
+	return vtpm_relay_set_data_fd(relay, fd);
 }
 
 VTPM_EXPORT struct vtpm_relay *vtpm_relay_ref(struct vtpm_relay *relay)
@@ -236,12 +229,7 @@ VTPM_EXPORT int vtpm_relay_get_fd(const struct vtpm_relay *relay)
 
 VTPM_EXPORT uint8_t vtpm_relay_get_locality(const struct vtpm_relay *relay)
 {
-	return relay->locality;
-}
-
-void vtpm_relay_set_locality(struct vtpm_relay *relay, uint8_t locality)
-{
-	relay->locality = locality;
+	return vtpm_backend_get_locality(relay->backend);
 }
 
 VTPM_EXPORT int vtpm_relay_attach_ctrl(struct vtpm_relay *relay, struct vtpm_ctrl *ctrl)
@@ -251,12 +239,12 @@ VTPM_EXPORT int vtpm_relay_attach_ctrl(struct vtpm_relay *relay, struct vtpm_ctr
 	if (ctrl && vtpm_ctrl_get_backend(ctrl) != relay->backend)
 		return -EINVAL;
 	if (relay->ctrl) {
-		vtpm_ctrl_set_relay(relay->ctrl, NULL);
+		vtpm_ctrl_set_server(relay->ctrl, NULL, NULL);
 		vtpm_ctrl_unref(relay->ctrl);
 	}
 	relay->ctrl = vtpm_ctrl_ref(ctrl);
 	if (ctrl)
-		vtpm_ctrl_set_relay(ctrl, relay);
+		vtpm_ctrl_set_server(ctrl, relay, relay->stream ? take_data_fd : NULL);
 	return 0;
 }
 
@@ -277,7 +265,7 @@ static size_t handle_set_locality(struct vtpm_relay *relay, size_t len)
 						TPM2_RC_LOCALITY : TPM12_BAD_LOCALITY,
 						relay->resp);
 	}
-	relay->locality = locality;
+	vtpm_backend_set_locality(relay->backend, locality);
 	dbg(relay->ctx, "locality set to %u", locality);
 	return vtpm_wire_build_response(relay->version, 0, relay->resp);
 }
@@ -289,7 +277,8 @@ static size_t handle_command(struct vtpm_relay *relay, size_t len)
 	uint32_t rc;
 	int r;
 
-	rc = vtpm_wire_check_command(relay->version, relay->cmd, len, relay->max_cmd);
+	rc = vtpm_wire_check_command(relay->version, relay->cmd, len,
+				     vtpm_backend_get_buffer_size(relay->backend));
 	if (rc) {
 		relay->stats.malformed++;
 		dbg(relay->ctx, "rejecting malformed command of %zu bytes with 0x%x", len, rc);
@@ -305,7 +294,8 @@ static size_t handle_command(struct vtpm_relay *relay, size_t len)
 		return vtpm_wire_build_response(relay->version, vtpm_wire_rc_failure(relay->version),
 						relay->resp);
 
-	r = vtpm_backend_process(relay->backend, relay->cmd, len, relay->locality,
+	r = vtpm_backend_process(relay->backend, relay->cmd, len,
+				 vtpm_backend_get_locality(relay->backend),
 				 relay->resp, sizeof(relay->resp), &resp_len);
 	if (r < 0 || !vtpm_wire_response_is_valid(relay->version, relay->resp,
 						  resp_len, sizeof(relay->resp))) {
@@ -404,7 +394,8 @@ static int serve_stream(struct vtpm_relay *relay)
 	} else {
 		/* The header's size field (after the 2-byte tag). */
 		want = get_be32(relay->cmd + 2);
-		unframable = want < TPM_HEADER_SIZE || want > relay->max_cmd;
+		unframable = want < TPM_HEADER_SIZE ||
+			     want > vtpm_backend_get_buffer_size(relay->backend);
 	}
 	if (!unframable && relay->cmd_len < want) {
 		n = recv(relay->fd, relay->cmd + relay->cmd_len, want - relay->cmd_len, MSG_DONTWAIT);

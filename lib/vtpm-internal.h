@@ -64,6 +64,16 @@ int vtpm_backend_get_established(struct vtpm_backend *backend, int *established)
 int vtpm_backend_reset_established(struct vtpm_backend *backend, uint8_t locality);
 int vtpm_backend_store_volatile(struct vtpm_backend *backend);
 
+/*
+ * The locality of the commands to come (0 at first), and the largest
+ * command taken (VTPM_BUFFER_SIZE at first; set clamps it to that), shared
+ * by the data channel (relay.c) and the control channel (ctrl-commands.c).
+ */
+void vtpm_backend_set_locality(struct vtpm_backend *backend, uint8_t locality);
+uint8_t vtpm_backend_get_locality(const struct vtpm_backend *backend);
+void vtpm_backend_set_buffer_size(struct vtpm_backend *backend, size_t size);
+size_t vtpm_backend_get_buffer_size(const struct vtpm_backend *backend);
+
 /* ---- state-file.c: for state-import.c ---- */
 
 /* The context the state was made with (not referenced). */
@@ -71,23 +81,30 @@ struct vtpm_ctx *vtpm_state_get_ctx(const struct vtpm_state *state);
 /* The TPM family behind a control channel, from CMD_GET_INFO. */
 int vtpm_state_ask_version(struct vtpm_ctrl_client *client, enum vtpm_version *version);
 
-/* ---- relay.c: for the control channel ---- */
+/* ---- relay.c: for tests ---- */
 
-void vtpm_relay_set_locality(struct vtpm_relay *relay, uint8_t locality);
-/* Whether @relay takes its data channel from CMD_SET_DATAFD (vtpm_relay_new_ctrl()). */
-bool vtpm_relay_takes_data_fd(const struct vtpm_relay *relay);
-/* Hand it the data channel @fd (taken over on success).  -ENOTSUP; -EBUSY if it has one. */
+/*
+ * Hand a vtpm_relay_new_ctrl() relay the data channel @fd (taken over on
+ * success); what CMD_SET_DATAFD does.  -ENOTSUP for another relay; -EBUSY
+ * if it has one.
+ */
 int vtpm_relay_set_data_fd(struct vtpm_relay *relay, int fd);
-/* Take commands of at most @size bytes (SET_BUFFERSIZE; never more than VTPM_BUFFER_SIZE). */
-void vtpm_relay_set_max_command(struct vtpm_relay *relay, size_t size);
 
-/* ---- ctrl.c: for the relay ---- */
+/* ---- ctrl.c: for the relay that serves an endpoint in its loop ---- */
 
-/* Tell @ctrl which relay serves it (NULL: none), for SET_LOCALITY. */
-void vtpm_ctrl_set_relay(struct vtpm_ctrl *ctrl, struct vtpm_relay *relay);
+/*
+ * Tell @ctrl that @server serves it (NULL: nobody does), and who takes the
+ * data channel of CMD_SET_DATAFD: @take_data_fd(@server, fd) takes the
+ * descriptor over and returns 0, or returns -EBUSY when a data channel is
+ * connected already or another negative errno, leaving it to the caller.
+ * NULL: SET_DATAFD is not offered.
+ */
+void vtpm_ctrl_set_server(struct vtpm_ctrl *ctrl, void *server,
+			  int (*take_data_fd)(void *server, int fd));
+void *vtpm_ctrl_get_server(const struct vtpm_ctrl *ctrl);
 struct vtpm_backend *vtpm_ctrl_get_backend(const struct vtpm_ctrl *ctrl);
+/* The context @ctrl was made with (not referenced). */
 struct vtpm_ctx *vtpm_ctrl_get_ctx(const struct vtpm_ctrl *ctrl);
-struct vtpm_relay *vtpm_ctrl_get_relay(const struct vtpm_ctrl *ctrl);
 
 /* ---- ctrl-client.c: for fuzz targets and tests ---- */
 

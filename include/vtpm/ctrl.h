@@ -214,8 +214,8 @@ int vtpm_ctrl_dispatch(struct vtpm_ctrl *ctrl);
 int vtpm_ctrl_shutdown_requested(const struct vtpm_ctrl *ctrl);
 
 /**
- * vtpm_ctrl_get_locality - the locality a client set (0 at start); with an
- * attached relay the relay's current locality.
+ * vtpm_ctrl_get_locality - the locality of the backend's next command, as a
+ * client or the proxy driver last set it (0 at start).
  */
 uint8_t vtpm_ctrl_get_locality(const struct vtpm_ctrl *ctrl);
 

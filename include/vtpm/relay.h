@@ -190,7 +190,10 @@ int vtpm_relay_wait_registered(struct vtpm_relay *relay, int timeout_ms);
  */
 int vtpm_relay_attach_ctrl(struct vtpm_relay *relay, struct vtpm_ctrl *ctrl);
 
-/** vtpm_relay_get_locality - the locality the proxy driver last set (0 at start). */
+/**
+ * vtpm_relay_get_locality - the locality of the backend's next command, as
+ * the proxy driver or a control client last set it (0 at start).
+ */
 uint8_t vtpm_relay_get_locality(const struct vtpm_relay *relay);
 
 /**
