@@ -85,8 +85,9 @@ static void create_usage(FILE *f)
 		"  --timeout SEC       wait at most SEC seconds for the kernel to register\n"
 		"                      the device (default %d)\n"
 		"  --json              print the device description as JSON\n"
-		"  --user USER         serve as USER (name or number) once the device exists;\n"
-		"                      default for root: tss if it exists, else nobody\n"
+		"  --user USER[:GROUP] serve as USER (name or number; never root) once the\n"
+		"                      device exists; default for root: tss if it exists,\n"
+		"                      else nobody\n"
 		"  --group GROUP       serve as GROUP (name or number)\n"
 		"  --no-sandbox        keep uid and capabilities, confine nothing\n"
 		"  --standalone        serve the TPM from this process even when a vtpmctl\n"
@@ -189,7 +190,7 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	bool have_version = false;
+	bool have_version = false, group_set = false;
 	int c, r;
 
 	*o = (struct create_options){ .version = VTPM_VERSION_2,
@@ -272,15 +273,20 @@ static int parse_options(int argc, char *argv[], struct create_options *o)
 		case OPT_JSON:
 			o->json = true;
 			break;
-		case OPT_USER:
-			o->chose_identity = true;
-			if (parse_user(optarg, &o->uid, o->gid == (gid_t)-1 ? &o->gid : NULL) < 0) {
-				log_error("--user: no such user '%s'", optarg);
+		case OPT_USER: {
+			gid_t g;
+
+			if (parse_identity("--user", optarg, &o->uid, &g) < 0)
 				return -EINVAL;
-			}
+			/* USER's group, unless --group said otherwise. */
+			if (!group_set)
+				o->gid = g;
+			o->chose_identity = true;
 			break;
+		}
 		case OPT_GROUP:
 			o->chose_identity = true;
+			group_set = true;
 			if (parse_group(optarg, &o->gid) < 0) {
 				log_error("--group: no such group '%s'", optarg);
 				return -EINVAL;

@@ -50,6 +50,8 @@ static void daemon_usage(FILE *f)
 		"  --state-dir DIR        default state directories DIR/NAME (default %s)\n"
 		"  --restart-burst N      deaths tolerated within the interval (default 5)\n"
 		"  --restart-interval S   the interval in seconds (default 60)\n"
+		"  --user USER[:GROUP]    instances serve as USER (name or number; never\n"
+		"                         root); default tss if it exists, else nobody\n"
 		"  --no-sandbox           instances keep capabilities, no seccomp (debugging)\n"
 		"  --no-spares            keep no pre-started TPMs for new instances\n"
 		"  -v, --verbose          log debugging details too\n"
@@ -92,7 +94,7 @@ static void raise_fd_limit(void)
 int cmd_daemon(int argc, char *argv[])
 {
 	enum { OPT_RUN_DIR = 256, OPT_STATE_DIR, OPT_BURST, OPT_INTERVAL, OPT_NO_SANDBOX,
-	       OPT_NO_SPARES };
+	       OPT_NO_SPARES, OPT_USER };
 	static const struct option options[] = {
 		{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
@@ -100,6 +102,7 @@ int cmd_daemon(int argc, char *argv[])
 		{ "restart-interval", required_argument, NULL, OPT_INTERVAL },
 		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 		{ "no-spares", no_argument, NULL, OPT_NO_SPARES },
+		{ "user", required_argument, NULL, OPT_USER },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -152,6 +155,10 @@ int cmd_daemon(int argc, char *argv[])
 		case OPT_NO_SPARES:
 			mo.flags |= VTPM_MANAGER_NO_SPARES;
 			break;
+		case OPT_USER:
+			if (parse_identity("--user", optarg, &mo.uid, &mo.gid) < 0)
+				goto usage;
+			break;
 		case 'v':
 			verbose = true;
 			break;
@@ -166,6 +173,10 @@ int cmd_daemon(int argc, char *argv[])
 	}
 	if (optind < argc) {
 		log_error("daemon: unexpected argument '%s'", argv[optind]);
+		goto usage;
+	}
+	if (mo.uid && mo.flags & VTPM_MANAGER_NO_SANDBOX) {
+		log_error("daemon: --user needs the sandbox: drop --no-sandbox");
 		goto usage;
 	}
 	if (geteuid() != 0) {

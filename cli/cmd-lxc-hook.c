@@ -41,6 +41,10 @@ static void lxc_hook_usage(FILE *f)
 		"  --state-base DIR    TPM state in DIR/<name> (default " DEFAULT_LXC_STATE_BASE ")\n"
 		"  --path P, --pathrm P, --uid U, --gid G, --mode M  as for 'vtpmctl create'\n"
 		"  --key OPTIONS       encrypt the state at rest, as 'vtpmctl create --key'\n"
+		"  --user USER[:GROUP] the server it starts serves as USER (never root;\n"
+		"                      default tss, else nobody); the vtpmctl daemon's\n"
+		"                      instances serve as its own --user, so with this\n"
+		"                      option the container gets a server of its own\n"
 		"  --create-ek-cert, --create-ek, --lock-nvram, --pcr-banks LIST,\n"
 		"  --ca-dir DIR, --ca-key FILE, --ca-cert FILE  manufacture the TPM at its\n"
 		"                      first start, as for 'vtpmctl create'\n"
@@ -50,12 +54,13 @@ static void lxc_hook_usage(FILE *f)
 
 int cmd_lxc_hook(int argc, char *argv[])
 {
-	enum { OPT_RUN_DIR = 256, OPT_STATE_BASE, OPT_TPM12, OPT_KEY };
+	enum { OPT_RUN_DIR = 256, OPT_STATE_BASE, OPT_TPM12, OPT_KEY, OPT_USER };
 	static const struct option options[] = {
 		{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
 		{ "state-base", required_argument, NULL, OPT_STATE_BASE },
 		{ "tpm12", no_argument, NULL, OPT_TPM12 },
 		{ "key", required_argument, NULL, OPT_KEY },
+		{ "user", required_argument, NULL, OPT_USER },
 		CONTAINER_LONG_OPTIONS,
 		MANUFACTURE_LONG_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
@@ -70,6 +75,8 @@ int cmd_lxc_hook(int argc, char *argv[])
 	char *extra[32];
 	int n_extra = 0, c;
 	unsigned long pid;
+	uid_t uid;
+	gid_t gid;
 	bool verbose = false;
 
 	while ((c = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
@@ -89,10 +96,15 @@ int cmd_lxc_hook(int argc, char *argv[])
 			version = "1.2";
 			break;
 		case OPT_KEY:
-			/* Handed on to create, which reads the key (before any device). */
+		case OPT_USER:
+			/* Handed on to create, which reads the key (before any device);
+			 * neither is an option of the daemon's instances, so the
+			 * hook then serves standalone. */
+			if (c == OPT_USER && parse_identity("lxc-hook: --user", optarg, &uid, &gid) < 0)
+				return EXIT_USAGE;
 			if (n_extra + 2 > (int)(sizeof(extra) / sizeof(extra[0])))
 				return EXIT_USAGE;
-			extra[n_extra++] = (char *)"--key";
+			extra[n_extra++] = (char *)(c == OPT_KEY ? "--key" : "--user");
 			extra[n_extra++] = optarg;
 			break;
 		case CONTAINER_OPT_PATH:

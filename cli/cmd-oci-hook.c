@@ -59,6 +59,10 @@ static void hook_usage(FILE *f)
 		"  --state-base DIR    TPM state in DIR/<container id> (default\n"
 		"                      " DEFAULT_OCI_STATE_BASE ")\n"
 		"  --key OPTIONS       encrypt the state at rest, as 'vtpmctl create --key'\n"
+		"  --user USER[:GROUP] the servers it starts serve as USER (never root;\n"
+		"                      default tss, else nobody); the vtpmctl daemon's\n"
+		"                      instances serve as its own --user, so with this\n"
+		"                      option every container gets a server of its own\n"
 		"  --serve-cgroup container|DIR  serve from the container's cgroup (or\n"
 		"                      cgroup v2 directory DIR): its CPU limit applies\n"
 		"  --create-ek-cert, --create-ek, --lock-nvram, --pcr-banks LIST,\n"
@@ -135,7 +139,8 @@ static int add_annotation_flag(const struct vtpm_oci_state *st, const char *key,
 }
 
 static int hook_create(struct vtpm_oci_state *st, const struct hook_dirs *dirs, const char *key,
-		       const char *serve_cgroup, struct manufacture_opts *manufacture, bool verbose)
+		       const char *user, const char *serve_cgroup,
+		       struct manufacture_opts *manufacture, bool verbose)
 {
 	_cleanup_free_ char *rootfs = NULL;
 	const char *version = vtpm_oci_state_get_annotation(st, ANNOTATION_VERSION);
@@ -168,6 +173,11 @@ static int hook_create(struct vtpm_oci_state *st, const struct hook_dirs *dirs, 
 		extra[n++] = (char *)"--key";
 		extra[n++] = (char *)key;
 	}
+	/* Not an option of the daemon's instances: the hook serves standalone. */
+	if (user) {
+		extra[n++] = (char *)"--user";
+		extra[n++] = (char *)user;
+	}
 	if (serve_cgroup) {
 		extra[n++] = (char *)"--serve-cgroup";
 		extra[n++] = (char *)serve_cgroup;
@@ -186,12 +196,13 @@ static int hook_create(struct vtpm_oci_state *st, const struct hook_dirs *dirs, 
 
 int cmd_oci_hook(int argc, char *argv[])
 {
-	enum { OPT_RUN_DIR = 256, OPT_STATE_BASE, OPT_KEY, OPT_SERVE_CGROUP };
+	enum { OPT_RUN_DIR = 256, OPT_STATE_BASE, OPT_KEY, OPT_SERVE_CGROUP, OPT_USER };
 	static const struct option options[] = {
 		{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
 		{ "state-base", required_argument, NULL, OPT_STATE_BASE },
 		{ "key", required_argument, NULL, OPT_KEY },
 		{ "serve-cgroup", required_argument, NULL, OPT_SERVE_CGROUP },
+		{ "user", required_argument, NULL, OPT_USER },
 		MANUFACTURE_LONG_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -200,7 +211,7 @@ int cmd_oci_hook(int argc, char *argv[])
 	struct hook_dirs dirs = { .run_dir = DEFAULT_OCI_RUN_DIR, .state_base = DEFAULT_OCI_STATE_BASE,
 				  .prefix = "oci-" };
 	_cleanup_free_ char *input = NULL;
-	const char *stage, *key = NULL, *serve_cgroup = NULL;
+	const char *stage, *key = NULL, *serve_cgroup = NULL, *user = NULL;
 	struct vtpm_oci_state *st = NULL;
 	struct vtpm_ctx *ctx = NULL;
 	bool verbose = false;
@@ -232,6 +243,16 @@ int cmd_oci_hook(int argc, char *argv[])
 			}
 			serve_cgroup = optarg;
 			break;
+		case OPT_USER: {
+			uid_t u;
+			gid_t g;
+
+			/* Checked here, handed on to create. */
+			if (parse_identity("oci-hook: --user", optarg, &u, &g) < 0)
+				return EXIT_USAGE;
+			user = optarg;
+			break;
+		}
 		case 'v':
 			verbose = true;
 			break;
@@ -283,7 +304,7 @@ int cmd_oci_hook(int argc, char *argv[])
 	if (strcmp(stage, "poststop") == 0)
 		ret = hook_stop_server(&dirs, vtpm_oci_state_get_id(st));
 	else
-		ret = hook_create(st, &dirs, key, serve_cgroup, &manufacture, verbose);
+		ret = hook_create(st, &dirs, key, user, serve_cgroup, &manufacture, verbose);
 	vtpm_oci_state_free(st);
 	return ret;
 }

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <grp.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,22 +128,28 @@ void quiet_library(struct vtpm_ctx *ctx, bool verbose)
 		vtpm_ctx_set_log_priority(ctx, LOG_CRIT);
 }
 
-int parse_user(const char *s, uid_t *uid, gid_t *gid)
+int parse_identity(const char *what, const char *spec, uid_t *uid, gid_t *gid)
 {
-	unsigned long n;
-	struct passwd *pw;
+	struct vtpm_ctx *ctx;
+	int r;
 
-	if (parse_uint(s, 0, (uid_t)-2, &n)) {
-		*uid = (uid_t)n;
-		return 0;
-	}
-	pw = getpwnam(s);
-	if (!pw)
-		return -ENOENT;
-	*uid = pw->pw_uid;
-	if (gid)
-		*gid = pw->pw_gid;
-	return 0;
+	r = vtpm_ctx_new(&ctx);
+	if (r < 0)
+		return r;
+	quiet_library(ctx, false);
+	r = vtpm_sandbox_parse_user(ctx, spec, uid, gid);
+	vtpm_ctx_unref(ctx);
+	if (r == -ENOENT)
+		log_error("%s: no such user or group in '%s'", what, spec);
+	else if (r == -EPERM)
+		log_error("%s: '%s' is root: a confined server never serves as root "
+			  "(the sandbox exists to take root's ids away)", what, spec);
+	else if (r == -EINVAL)
+		log_error("%s: '%s' is not USER[:GROUP] (a uid without an account needs :GID)",
+			  what, spec);
+	else if (r < 0)
+		log_error("%s: cannot look '%s' up: %s", what, spec, strerror(-r));
+	return r;
 }
 
 int parse_group(const char *s, gid_t *gid)

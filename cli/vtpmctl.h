@@ -86,10 +86,12 @@ void quiet_library(struct vtpm_ctx *ctx, bool verbose);
 bool parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 
 /*
- * A user or group by name or number; a user name also gives its primary
- * group through @gid when @gid is not NULL.  -ENOENT if unknown.
+ * The serving identity "USER[:GROUP]" of option @what, as
+ * vtpm_sandbox_parse_user() reads it; failures are reported.
  */
-int parse_user(const char *s, uid_t *uid, gid_t *gid);
+int parse_identity(const char *what, const char *spec, uid_t *uid, gid_t *gid);
+
+/* A group by name or number; -ENOENT if unknown. */
 int parse_group(const char *s, gid_t *gid);
 
 /* A device's description as JSON: version, tpm and tpmrm nodes. */

@@ -11,7 +11,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -44,6 +46,126 @@ VTPM_EXPORT int vtpm_sandbox_get_default_user(struct vtpm_ctx *ctx, uid_t *uid, 
 	}
 	err(ctx, "neither user tss nor nobody exists: name a user to serve as");
 	return -ENOENT;
+}
+
+/* A decimal id, not (id_t)-1 (which means "keep" to setresuid(2)). */
+static bool parse_id(const char *s, unsigned long *id)
+{
+	char *end;
+
+	if (!*s || *s == '-' || *s == '+')
+		return false;
+	errno = 0;
+	*id = strtoul(s, &end, 10);
+	return !errno && !*end && *id < (uid_t)-1;
+}
+
+/* Look @name up with a buffer that grows as the database's entry needs. */
+static int lookup(const char *user, const char *group, uid_t *uid, gid_t *gid)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t size = 1024;
+
+	for (;;) {
+		struct passwd pw, *pwp = NULL;
+		struct group gr, *grp = NULL;
+		char *nbuf = realloc(buf, size);
+		int r;
+
+		if (!nbuf)
+			return -ENOMEM;
+		buf = nbuf;
+		if (user) {
+			r = getpwnam_r(user, &pw, buf, size, &pwp);
+			if (r == 0 && pwp) {
+				*uid = pwp->pw_uid;
+				*gid = pwp->pw_gid;
+			}
+		} else {
+			r = getgrnam_r(group, &gr, buf, size, &grp);
+			if (r == 0 && grp)
+				*gid = grp->gr_gid;
+		}
+		if (r == ERANGE && size < (1u << 20)) {
+			size *= 2;
+			continue;
+		}
+		if (r != 0)
+			return -r;
+		return pwp || grp ? 0 : -ENOENT;
+	}
+}
+
+/* The primary group of the account with uid @uid. */
+static int primary_group(uid_t uid, gid_t *gid)
+{
+	char buf[1024];
+	struct passwd pw, *found = NULL;
+
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) != 0 || !found)
+		return -ENOENT;
+	*gid = found->pw_gid;
+	return 0;
+}
+
+VTPM_EXPORT int vtpm_sandbox_parse_user(struct vtpm_ctx *ctx, const char *spec, uid_t *uid,
+					gid_t *gid)
+{
+	_cleanup_free_ char *user = NULL;
+	const char *group = NULL;
+	unsigned long id;
+	uid_t u = (uid_t)-1;
+	gid_t g = (gid_t)-1;
+	char *colon;
+	int r;
+
+	if (!spec || !uid || !gid)
+		return -EINVAL;
+	user = strdup(spec);
+	if (!user)
+		return -ENOMEM;
+	colon = strchr(user, ':');
+	if (colon) {
+		*colon = '\0';
+		group = colon + 1;
+	}
+	if (!*user || (group && !*group)) {
+		err(ctx, "'%s' is not USER[:GROUP]", spec);
+		return -EINVAL;
+	}
+	if (parse_id(user, &id)) {
+		u = (uid_t)id;
+		/* A number needs no account, but then it needs its group. */
+		if (!group && primary_group(u, &g) < 0) {
+			err(ctx, "uid %s has no account to take a group from: write %s:GROUP",
+			    user, user);
+			return -EINVAL;
+		}
+	} else {
+		r = lookup(user, NULL, &u, &g);
+		if (r < 0) {
+			err(ctx, "no such user '%s'", user);
+			return r;
+		}
+	}
+	if (group && parse_id(group, &id)) {
+		g = (gid_t)id;
+	} else if (group) {
+		r = lookup(NULL, group, &u, &g);
+		if (r < 0) {
+			err(ctx, "no such group '%s'", group);
+			return r;
+		}
+	}
+	/* Root's ids are what the sandbox takes away. */
+	if (u == 0 || g == 0) {
+		err(ctx, "'%s' is root's %s: a confined server never serves as root",
+		    spec, u == 0 ? "uid" : "gid");
+		return -EPERM;
+	}
+	*uid = u;
+	*gid = g;
+	return 0;
 }
 
 /* Names the state store writes (swtpm's "tpm2-00.permall" and friends,

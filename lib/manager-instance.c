@@ -176,22 +176,22 @@ static int start(struct vtpm_ctx *ctx, const struct vtpm_instance_spec *spec,
 }
 
 /*
- * Serve as tss (or nobody) with file access to the state directory only;
- * the control socket is already listening, so accepting on it is the only
- * socket call kept: no way to the manager's socket or anyone else's.
+ * Serve as the manager's identity (tss or nobody by default) with file
+ * access to the state directory only; the control socket is already
+ * listening, so accepting on it is the only socket call kept: no way to
+ * the manager's socket or anyone else's.
  */
 static int confine(struct vtpm_ctx *ctx, const struct vtpm_instance_spec *spec)
 {
 	struct vtpm_sandbox_options o = {
-		.size = sizeof(o), .state_dir = spec->state_dir, .flags = VTPM_SANDBOX_ALLOW_ACCEPT,
+		.size = sizeof(o), .uid = spec->uid, .gid = spec->gid,
+		.state_dir = spec->state_dir, .flags = VTPM_SANDBOX_ALLOW_ACCEPT,
 	};
 	int r;
 
 	if (!spec->sandbox)
 		return 0;
-	r = vtpm_sandbox_get_default_user(ctx, &o.uid, &o.gid);
-	if (r == 0)
-		r = vtpm_sandbox_own_state_dir(ctx, spec->state_dir, o.uid, o.gid);
+	r = vtpm_sandbox_own_state_dir(ctx, spec->state_dir, o.uid, o.gid);
 	if (r == 0)
 		r = vtpm_sandbox_confine(ctx, &o, NULL);
 	return r;
@@ -398,6 +398,7 @@ _Noreturn void vtpm_spare_main(struct vtpm_ctx *ctx, const char *scratch, int or
 		.name = order.name, .version = (enum vtpm_version)order.version,
 		.state_dir = order.state_dir, .ctrl_path = order.ctrl_path,
 		.backend_flags = order.backend_flags, .sandbox = order.sandbox,
+		.uid = order.uid, .gid = order.gid,
 	};
 	if (b && adopt(scratch, &spec) < 0) {
 		/* Existing state: this TPM is not the one asked for. */

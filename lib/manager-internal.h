@@ -191,6 +191,8 @@ struct vtpm_instance_spec {
 	const char *ctrl_path;
 	unsigned int backend_flags;
 	bool sandbox;
+	uid_t uid;		/* with @sandbox: serve as these; (uid_t)-1 keeps */
+	gid_t gid;
 	const char *vm_socket;	/* serve a VM there instead of a device, or NULL */
 };
 
@@ -203,6 +205,7 @@ struct vtpm_spare_order {
 	int32_t version;
 	uint32_t backend_flags;
 	uint32_t sandbox;
+	uint32_t uid, gid;
 	char state_dir[PATH_MAX];
 	char ctrl_path[PATH_MAX];
 };

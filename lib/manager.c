@@ -107,6 +107,8 @@ struct vtpm_manager {
 	unsigned int flags;
 	unsigned int restart_burst;
 	unsigned int restart_interval_ms;
+	uid_t uid;	/* instances serve as these once confined */
+	gid_t gid;
 	int epfd;
 	int wake_fd;
 	int listen_fd;
@@ -509,7 +511,7 @@ static int spare_take(struct vtpm_manager *mgr, const struct vtpm_instance_spec 
 {
 	struct vtpm_spare_order order = {
 		.version = spec->version, .backend_flags = spec->backend_flags,
-		.sandbox = spec->sandbox,
+		.sandbox = spec->sandbox, .uid = spec->uid, .gid = spec->gid,
 	};
 
 	if (snprintf(order.name, sizeof(order.name), "%s", spec->name) >= (int)sizeof(order.name) ||
@@ -559,6 +561,7 @@ static int spawn(struct vtpm_manager *mgr, struct instance *inst)
 		.name = inst->name, .version = inst->version, .state_dir = inst->state_dir,
 		.ctrl_path = ctrl_path, .backend_flags = inst->backend_flags,
 		.sandbox = !(mgr->flags & VTPM_MANAGER_NO_SANDBOX), .vm_socket = inst->socket,
+		.uid = mgr->uid, .gid = mgr->gid,
 	};
 	/* A resume applies to the first start only: a crash must not resume. */
 	inst->backend_flags &= ~VTPM_LIBTPMS_RESUME;
@@ -1287,10 +1290,21 @@ VTPM_EXPORT int vtpm_manager_new(struct vtpm_ctx *ctx, const struct vtpm_manager
 	if (opts) {
 		if (opts->size < offsetof(struct vtpm_manager_options, flags) + sizeof(opts->flags))
 			return -EINVAL;
-		o = *opts;
+		/* Fields past the caller's @size stay 0: its struct ends there. */
+		memcpy(&o, opts, opts->size < sizeof(o) ? opts->size : sizeof(o));
+		if (opts->size < offsetof(struct vtpm_manager_options, gid) + sizeof(o.gid))
+			o.uid = o.gid = 0;
 	}
 	if (o.flags & ~(VTPM_MANAGER_NO_SANDBOX | VTPM_MANAGER_NO_SPARES))
 		return -EINVAL;
+	if ((o.uid == 0) != (o.gid == 0) || (o.uid && o.flags & VTPM_MANAGER_NO_SANDBOX))
+		return -EINVAL;
+	/* Looked up now, not in every forked instance. */
+	if (o.uid == 0 && !(o.flags & VTPM_MANAGER_NO_SANDBOX)) {
+		r = vtpm_sandbox_get_default_user(ctx, &o.uid, &o.gid);
+		if (r < 0)
+			return r;
+	}
 	if ((o.run_dir && !vtpm_path_is_safe(o.run_dir)) ||
 	    (o.state_dir && !vtpm_path_is_safe(o.state_dir)))
 		return -EINVAL;
@@ -1304,6 +1318,7 @@ VTPM_EXPORT int vtpm_manager_new(struct vtpm_ctx *ctx, const struct vtpm_manager
 		.refcount = 1, .ctx = vtpm_ctx_ref(ctx), .flags = o.flags,
 		.restart_burst = o.restart_burst ?: 5,
 		.restart_interval_ms = o.restart_interval_ms ?: 60000,
+		.uid = o.uid, .gid = o.gid,
 		.epfd = -1, .wake_fd = -1, .listen_fd = -1,
 		.listen_watch = { WATCH_LISTEN, NULL }, .wake_watch = { WATCH_WAKE, NULL },
 	};

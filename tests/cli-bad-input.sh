@@ -53,7 +53,19 @@ expect 2 "TCP has no authentication" ctrl tcp:127.0.0.1:2322 info
 expect 2 "--pidfile needs a file name" create --pidfile ""
 expect 2 "--user: no such user" create --user no-such-user-xyz
 expect 2 "--group: no such group" create --group no-such-group-xyz
-expect 2 "need the sandbox" create --no-sandbox --user 0
+expect 2 "need the sandbox" create --no-sandbox --user 4242:4242
+# Root's ids are never a serving identity, however they are written.
+for u in root 0 0:4242 4242:0 4242:root; do
+	expect 2 "--user: '$u' is root" create --user "$u"
+	expect 2 "--user: '$u' is root" daemon --user "$u"
+	expect 2 "--user: '$u' is root" oci-hook --user "$u" poststop
+	expect 2 "--user: '$u' is root" lxc-hook --user "$u" c lxc post-stop
+done
+for u in "" : 4242: :4242; do
+	expect 2 "--user: '$u' is not USER\\[:GROUP\\]" daemon --user "$u"
+done
+expect 2 "--user: no such user or group" daemon --user no-such-user-xyz
+expect 2 "daemon: --user needs the sandbox" daemon --no-sandbox --user 4242:4242
 expect 2 "--rootfs needs a directory" create --rootfs ""
 for p in 0 -1 abc 1x 4294967296 ""; do
 	expect 2 "--pid: '$p' is not a process id" create --pid "$p"

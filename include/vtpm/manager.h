@@ -138,6 +138,11 @@ enum vtpm_instance_status {
  * @restart_burst: deaths tolerated within @restart_interval_ms; 0 for 5
  * @restart_interval_ms: 0 for 60000
  * @flags: 0 or VTPM_MANAGER_NO_SANDBOX, VTPM_MANAGER_NO_SPARES
+ * @uid, @gid: the identity every instance serves as once confined; both
+ *	0 for the default, vtpm_sandbox_get_default_user() (tss, else
+ *	nobody; a manager that is not root keeps its own).  Root's ids are
+ *	never a serving identity (VTPM_MANAGER_NO_SANDBOX keeps the
+ *	manager's).  Since LIBVTPM_3; a @size that ends before @gid means 0.
  */
 struct vtpm_manager_options {
 	size_t size;
@@ -146,6 +151,8 @@ struct vtpm_manager_options {
 	unsigned int restart_burst;
 	unsigned int restart_interval_ms;
 	unsigned int flags;
+	uid_t uid;
+	gid_t gid;
 };
 
 /**
@@ -178,8 +185,11 @@ struct vtpm_manager;
  *
  * The run dir is created (mode 0755) when missing.
  *
- * Returns: 0; -EINVAL for bad @opts or relative paths; -ENOMEM; or a
- * negative errno from creating the run dir or the epoll instance.
+ * Returns: 0; -EINVAL for bad @opts or relative paths, or only one of
+ * @opts' @uid and @gid set, or either with VTPM_MANAGER_NO_SANDBOX;
+ * -ENOENT when the default identity is wanted and neither tss nor nobody
+ * exists; -ENOMEM; or a negative errno from creating the run dir or the
+ * epoll instance.
  */
 int vtpm_manager_new(struct vtpm_ctx *ctx, const struct vtpm_manager_options *opts,
 		     struct vtpm_manager **mgr);

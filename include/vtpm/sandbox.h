@@ -79,6 +79,25 @@ int vtpm_sandbox_apply_seccomp(struct vtpm_ctx *ctx, unsigned int flags);
 int vtpm_sandbox_get_default_user(struct vtpm_ctx *ctx, uid_t *uid, gid_t *gid);
 
 /**
+ * vtpm_sandbox_parse_user - the ids a "USER[:GROUP]" names
+ * @spec: a user name or number, optionally followed by ':' and a group
+ *	name or number
+ * @uid, @gid: on success, the ids; without GROUP, @gid is the user's
+ *	primary group from the user database
+ *
+ * Numbers need no account, except that a bare number takes its group from
+ * the account with that uid.  Root's ids (uid 0, gid 0) are refused: they
+ * are what a confined server gives up.  Uses the user and group databases
+ * (NSS): call it before forking or confining.  Since LIBVTPM_3.
+ *
+ * Returns: 0; -EINVAL for NULL arguments, an empty USER or GROUP, or a
+ * bare uid without an account; -ENOENT for an unknown name; -EPERM for
+ * root's uid or gid; -ENOMEM; a negative errno from the database.  Every
+ * failure is logged.
+ */
+int vtpm_sandbox_parse_user(struct vtpm_ctx *ctx, const char *spec, uid_t *uid, gid_t *gid);
+
+/**
  * vtpm_sandbox_own_state_dir - make sure @uid can keep its state in @dir
  * @uid, @gid: the serving ids; (uid_t)-1: nothing to do
  *
