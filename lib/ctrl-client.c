@@ -167,81 +167,28 @@ static int64_t deadline_of(const struct vtpm_ctrl_client *c)
 	return vtpm_now_ms() + c->timeout_ms;
 }
 
-/* A command whose response is the result alone. */
-static int simple_command(struct vtpm_ctrl_client *c, uint32_t cmd, const uint8_t *req, size_t req_len)
+/*
+ * swtpm serves one control client at a time and lets the others wait
+ * without limit, so no connection is kept between commands: each public
+ * call ends here.
+ */
+static int finish(struct vtpm_ctrl_client *c, int r)
 {
-	return send_command(c, cmd, req, req_len, NULL, 0, deadline_of(c));
-}
-
-static int do_get_capability(struct vtpm_ctrl_client *c, uint32_t *caps)
-{
-	int64_t deadline = deadline_of(c);
-	uint8_t resp[PTM_CAP_RESP_SIZE - PTM_RES_SIZE_BYTES];
-	int r;
-
-	r = send_command(c, PTM_CMD_GET_CAPABILITY, NULL, 0, NULL, 0, deadline);
-	if (r == 0)
-		r = read_rest(c, resp, sizeof(resp), deadline);
-	if (r == 0)
-		*caps = get_be32(resp);
+	client_disconnect(c);
 	return r;
 }
 
-static int do_init(struct vtpm_ctrl_client *c, unsigned int flags)
-{
-	uint8_t req[PTM_INIT_REQ_SIZE];
-
-	put_be32(req, flags & VTPM_CTRL_INIT_DELETE_VOLATILE ? PTM_INIT_FLAG_DELETE_VOLATILE : 0);
-	return simple_command(c, PTM_CMD_INIT, req, sizeof(req));
-}
-
-static int do_stop(struct vtpm_ctrl_client *c)
-{
-	return simple_command(c, PTM_CMD_STOP, NULL, 0);
-}
-
-static int do_shutdown(struct vtpm_ctrl_client *c)
-{
-	return simple_command(c, PTM_CMD_SHUTDOWN, NULL, 0);
-}
-
-/* The whole ptm_loc, padding included, as QEMU sends it; swtpm reads the first byte. */
-static int do_set_locality(struct vtpm_ctrl_client *c, uint8_t locality)
-{
-	uint8_t req[PTM_LOC_REQ_SIZE] = { locality };
-
-	return simple_command(c, PTM_CMD_SET_LOCALITY, req, sizeof(req));
-}
-
-static int do_get_established(struct vtpm_ctrl_client *c, int *established)
+/* A command whose response is the result and @resp_len bytes more (0: none). */
+static int command(struct vtpm_ctrl_client *c, uint32_t cmd, const uint8_t *req, size_t req_len,
+		   uint8_t *resp, size_t resp_len)
 {
 	int64_t deadline = deadline_of(c);
-	uint8_t resp[PTM_EST_RESP_SIZE - PTM_RES_SIZE_BYTES];
 	int r;
 
-	r = send_command(c, PTM_CMD_GET_TPMESTABLISHED, NULL, 0, NULL, 0, deadline);
-	if (r == 0)
-		r = read_rest(c, resp, sizeof(resp), deadline);
-	if (r == 0)
-		*established = resp[0] ? 1 : 0;
-	return r;
-}
-
-static int do_reset_established(struct vtpm_ctrl_client *c, uint8_t locality)
-{
-	uint8_t req[PTM_RESET_EST_REQ_SIZE] = { locality };
-
-	return simple_command(c, PTM_CMD_RESET_TPMESTABLISHED, req, sizeof(req));
-}
-
-static int do_cancel(struct vtpm_ctrl_client *c)
-{
-	return simple_command(c, PTM_CMD_CANCEL_TPM_CMD, NULL, 0);
-}
-
-static int do_store_volatile(struct vtpm_ctrl_client *c)
-{
-	return simple_command(c, PTM_CMD_STORE_VOLATILE, NULL, 0);
+	r = send_command(c, cmd, req, req_len, NULL, 0, deadline);
+	if (r == 0 && resp_len)
+		r = read_rest(c, resp, resp_len, deadline);
+	return finish(c, r);
 }
 
 static int do_get_info(struct vtpm_ctrl_client *c, uint64_t flags, char **info)
@@ -353,106 +300,84 @@ static int do_set_state(struct vtpm_ctrl_client *c, enum vtpm_state_type type,
 	return send_command(c, PTM_CMD_SET_STATEBLOB, req, sizeof(req), wrapped, len, deadline_of(c));
 }
 
-/*
- * swtpm serves one control client at a time and lets the others wait
- * without limit, so no connection is kept between commands.
- */
 VTPM_EXPORT int vtpm_ctrl_client_get_capability(struct vtpm_ctrl_client *c, uint32_t *caps)
 {
-	int r = do_get_capability(c, caps);
+	uint8_t resp[PTM_CAP_RESP_SIZE - PTM_RES_SIZE_BYTES];
+	int r = command(c, PTM_CMD_GET_CAPABILITY, NULL, 0, resp, sizeof(resp));
 
-	client_disconnect(c);
+	if (r == 0)
+		*caps = get_be32(resp);
 	return r;
 }
 
 VTPM_EXPORT int vtpm_ctrl_client_init(struct vtpm_ctrl_client *c, unsigned int flags)
 {
-	int r = do_init(c, flags);
+	uint8_t req[PTM_INIT_REQ_SIZE];
 
-	client_disconnect(c);
-	return r;
+	put_be32(req, flags & VTPM_CTRL_INIT_DELETE_VOLATILE ? PTM_INIT_FLAG_DELETE_VOLATILE : 0);
+	return command(c, PTM_CMD_INIT, req, sizeof(req), NULL, 0);
 }
 
 VTPM_EXPORT int vtpm_ctrl_client_stop(struct vtpm_ctrl_client *c)
 {
-	int r = do_stop(c);
-
-	client_disconnect(c);
-	return r;
+	return command(c, PTM_CMD_STOP, NULL, 0, NULL, 0);
 }
 
 VTPM_EXPORT int vtpm_ctrl_client_shutdown(struct vtpm_ctrl_client *c)
 {
-	int r = do_shutdown(c);
-
-	client_disconnect(c);
-	return r;
+	return command(c, PTM_CMD_SHUTDOWN, NULL, 0, NULL, 0);
 }
 
+/* The whole ptm_loc, padding included, as QEMU sends it; swtpm reads the first byte. */
 VTPM_EXPORT int vtpm_ctrl_client_set_locality(struct vtpm_ctrl_client *c, uint8_t locality)
 {
-	int r = do_set_locality(c, locality);
+	uint8_t req[PTM_LOC_REQ_SIZE] = { locality };
 
-	client_disconnect(c);
-	return r;
+	return command(c, PTM_CMD_SET_LOCALITY, req, sizeof(req), NULL, 0);
 }
 
 VTPM_EXPORT int vtpm_ctrl_client_get_established(struct vtpm_ctrl_client *c, int *established)
 {
-	int r = do_get_established(c, established);
+	uint8_t resp[PTM_EST_RESP_SIZE - PTM_RES_SIZE_BYTES];
+	int r = command(c, PTM_CMD_GET_TPMESTABLISHED, NULL, 0, resp, sizeof(resp));
 
-	client_disconnect(c);
+	if (r == 0)
+		*established = resp[0] ? 1 : 0;
 	return r;
 }
 
 VTPM_EXPORT int vtpm_ctrl_client_reset_established(struct vtpm_ctrl_client *c, uint8_t locality)
 {
-	int r = do_reset_established(c, locality);
+	uint8_t req[PTM_RESET_EST_REQ_SIZE] = { locality };
 
-	client_disconnect(c);
-	return r;
+	return command(c, PTM_CMD_RESET_TPMESTABLISHED, req, sizeof(req), NULL, 0);
 }
 
 VTPM_EXPORT int vtpm_ctrl_client_cancel(struct vtpm_ctrl_client *c)
 {
-	int r = do_cancel(c);
-
-	client_disconnect(c);
-	return r;
+	return command(c, PTM_CMD_CANCEL_TPM_CMD, NULL, 0, NULL, 0);
 }
 
 VTPM_EXPORT int vtpm_ctrl_client_store_volatile(struct vtpm_ctrl_client *c)
 {
-	int r = do_store_volatile(c);
-
-	client_disconnect(c);
-	return r;
+	return command(c, PTM_CMD_STORE_VOLATILE, NULL, 0, NULL, 0);
 }
 
 VTPM_EXPORT int vtpm_ctrl_client_get_info(struct vtpm_ctrl_client *c, uint64_t flags, char **info)
 {
-	int r = do_get_info(c, flags, info);
-
-	client_disconnect(c);
-	return r;
+	return finish(c, do_get_info(c, flags, info));
 }
 
 VTPM_EXPORT int vtpm_ctrl_client_get_state(struct vtpm_ctrl_client *c, enum vtpm_state_type type,
 					   uint8_t **blob, size_t *blob_len)
 {
-	int r = do_get_state(c, type, blob, blob_len);
-
-	client_disconnect(c);
-	return r;
+	return finish(c, do_get_state(c, type, blob, blob_len));
 }
 
 VTPM_EXPORT int vtpm_ctrl_client_set_state(struct vtpm_ctrl_client *c, enum vtpm_state_type type,
 					   const uint8_t *blob, size_t blob_len)
 {
-	int r = do_set_state(c, type, blob, blob_len);
-
-	client_disconnect(c);
-	return r;
+	return finish(c, do_set_state(c, type, blob, blob_len));
 }
 
 struct vtpm_ctx *vtpm_ctrl_client_get_ctx(const struct vtpm_ctrl_client *client)
