@@ -169,7 +169,7 @@ static int sysfs_dev_attr(const struct vtpm_device *dev, enum vtpm_node node,
 	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 
-static int read_sysfs_devnum(const char *path, dev_t *devnum)
+int vtpm_sysfs_read_devnum(const char *path, dev_t *devnum)
 {
 	unsigned int maj, min;
 	char line[64], extra;
@@ -208,7 +208,7 @@ VTPM_EXPORT int vtpm_device_get_devnum(struct vtpm_device *dev, enum vtpm_node n
 		r = sysfs_dev_attr(dev, VTPM_NODE_TPMRM, path, sizeof(path));
 		if (r < 0)
 			return r;
-		r = read_sysfs_devnum(path, &dev->tpmrm_devnum);
+		r = vtpm_sysfs_read_devnum(path, &dev->tpmrm_devnum);
 		if (r < 0)
 			return r;
 	}

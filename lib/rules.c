@@ -317,26 +317,12 @@ static long tpm_number_of(const char *path)
 	return (long)n;
 }
 
-/* Read "MAJ:MIN\n" from a sysfs dev attribute. */
-static int read_sysfs_devnum(const char *path, unsigned int *maj, unsigned int *min)
-{
-	FILE *f;
-	int n;
-
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	n = fscanf(f, "%u:%u", maj, min);
-	fclose(f);
-	return n == 2 ? 0 : -EIO;
-}
-
 VTPM_EXPORT int vtpm_rules_new_from_path(struct vtpm_ctx *ctx, const char *path,
 					 struct vtpm_rules **out)
 {
 	_cleanup_free_ char *node_path = NULL, *rm_path = NULL, *sys_path = NULL;
 	struct vtpm_rules *rules;
-	unsigned int maj, min;
+	dev_t rm_devnum;
 	struct stat st;
 	const char *slash;
 	long num;
@@ -386,19 +372,24 @@ VTPM_EXPORT int vtpm_rules_new_from_path(struct vtpm_ctx *ctx, const char *path,
 		r = -ENOMEM;
 		goto fail;
 	}
-	if (read_sysfs_devnum(sys_path, &maj, &min) == 0) {
+	r = vtpm_sysfs_read_devnum(sys_path, &rm_devnum);
+	if (r == 0) {
 		slash = strrchr(node_path, '/');
 		if (asprintf(&rm_path, "%.*s/tpmrm%ld", (int)(slash - node_path), node_path, num) < 0) {
 			rm_path = NULL;
 			r = -ENOMEM;
 			goto fail;
 		}
-		r = vtpm_rules_add_node(rules, rm_path, NULL, maj, min);
+		r = vtpm_rules_add_node(rules, rm_path, NULL, major(rm_devnum), minor(rm_devnum));
 		if (r < 0)
 			goto fail;
 		rules->nodes[r].which = VTPM_NODE_TPMRM + 1;
-	} else {
+	} else if (r == -EAGAIN) {
 		dbg(ctx, "no %s: TPM 1.2 or not registered, no tpmrm node", sys_path);
+	} else {
+		err(ctx, "cannot read the device number in %s: %s", sys_path,
+		    r == -EIO ? "not MAJOR:MINOR" : strerror(-r));
+		goto fail;
 	}
 
 	{

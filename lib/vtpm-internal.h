@@ -38,6 +38,13 @@ void vtpm_log(struct vtpm_ctx *ctx, int priority, const char *file, int line,
 
 /* The context the device was made with (not referenced). */
 struct vtpm_ctx *vtpm_device_get_ctx(const struct vtpm_device *dev);
+/*
+ * The device number in a sysfs "dev" attribute at @path, which must read
+ * exactly "MAJOR:MINOR\n".  Returns 0; -EAGAIN if it does not exist (the
+ * device is not registered yet); -EIO if it reads anything else; other
+ * negative errnos from fopen(3).
+ */
+int vtpm_sysfs_read_devnum(const char *path, dev_t *devnum);
 
 /* ---- backend.c: what the relay needs beyond the public calls ---- */
 

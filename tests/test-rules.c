@@ -260,6 +260,9 @@ static void test_cdi(void **state)
 /* A fake /dev and sysfs: tpm5 is this test's /dev/null device number. */
 static void test_from_path(void **state)
 {
+	static const char *const bad_devnums[] = {
+		"253:65541x\n", "253:65541", "253\n", "", "x:1\n",
+	};
 	char root[] = "/tmp/test-rules-XXXXXX", p[512], dev[64];
 	struct vtpm_rules_node node;
 	struct vtpm_rules *rules;
@@ -325,8 +328,19 @@ static void test_from_path(void **state)
 	assert_int_equal(vtpm_rules_find_node(rules, VTPM_NODE_TPM), 0);
 	vtpm_rules_unref(rules);
 
-	/* Without a tpmrm node in sysfs (TPM 1.2): only the tpm node. */
+	/* A sysfs attribute that is not exactly "MAJOR:MINOR\n" is refused, not half read. */
 	snprintf(p, sizeof(p), "%s/sys/class/tpmrm/tpmrm5/dev", root);
+	for (size_t i = 0; i < sizeof(bad_devnums) / sizeof(bad_devnums[0]); i++) {
+		f = fopen(p, "w");
+		assert_non_null(f);
+		fputs(bad_devnums[i], f);
+		fclose(f);
+		rules = NULL;
+		assert_int_equal(vtpm_rules_new_from_path(ctx, "5", &rules), -EIO);
+		assert_null(rules);
+	}
+
+	/* Without a tpmrm node in sysfs (TPM 1.2): only the tpm node. */
 	unlink(p);
 	assert_int_equal(vtpm_rules_new_from_path(ctx, "5", &rules), 0);
 	assert_int_equal(vtpm_rules_find_node(rules, VTPM_NODE_TPM), 0);

@@ -89,7 +89,8 @@ int vtpm_rules_new_from_device(struct vtpm_ctx *ctx, struct vtpm_device *dev,
  *
  * Returns: 0; -EINVAL if @path does not name a tpmN node; -ENOTTY if it is
  * not a character device; -ENOENT and other negative errnos from stat(2);
- * -ENOMEM.
+ * -EIO if the tpmrm node's sysfs attribute exists but does not read
+ * "MAJOR:MINOR\n", other negative errnos from opening it; -ENOMEM.
  */
 int vtpm_rules_new_from_path(struct vtpm_ctx *ctx, const char *path,
 			     struct vtpm_rules **rules);
