@@ -29,26 +29,6 @@
 /* <run_dir>/<name>.instance: the manager's instance a container was given. */
 #define RECORD_SUFFIX ".instance"
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-
-	if (strlen(path) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	strcpy(buf, path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* A container name or id must be one path component. */
 static bool name_ok(const char *name)
 {
@@ -309,9 +289,9 @@ int hook_start_server(const struct hook_dirs *dirs, const char *name, pid_t pid,
 		log_error("container %s already has a vTPM instance (%s)", name, record);
 		return EXIT_FAIL;
 	}
-	r = mkdir_p(state_dir, 0700);
+	r = vtpm_mkdir_p(state_dir, 0700);
 	if (r == 0)
-		r = mkdir_p(dirs->run_dir, 0755);
+		r = vtpm_mkdir_p(dirs->run_dir, 0755);
 	if (r < 0) {
 		log_error("cannot create %s or %s: %s", state_dir, dirs->run_dir, strerror(-r));
 		return EXIT_FAIL;

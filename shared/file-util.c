@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Crash-safe whole-file replacement and bounded whole-file reads. */
+/* Crash-safe whole-file replacement, bounded whole-file reads, directories. */
 #include "config.h"
 
 #include <dirent.h>
@@ -176,4 +176,30 @@ int vtpm_dup_borrowed_fd(int fd)
 		return -EBADF;
 	dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	return dup < 0 ? -errno : dup;
+}
+
+int vtpm_mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	strcpy(buf, path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -errno;
+	/* Something else of that name is no directory for the caller. */
+	if (stat(buf, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }

@@ -40,6 +40,14 @@ int vtpm_read_file(int dir_fd, const char *name, size_t max, uint8_t **data, siz
  */
 int vtpm_dup_borrowed_fd(int fd);
 
+/*
+ * Create the directory @path with @mode (less the umask), and the missing
+ * directories above it with 0755; existing ones are fine.  Returns 0;
+ * -ENAMETOOLONG; -ENOTDIR if @path or a directory above it exists as
+ * something else; or the errno of the mkdir(2) that failed.
+ */
+int vtpm_mkdir_p(const char *path, mode_t mode);
+
 /* Remove the directory @path and the files in it (not subdirectories: a
  * directory holding any stays).  Missing is fine; errors are ignored. */
 void vtpm_remove_flat_dir(const char *path);
