@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "vtpmctl.h"
@@ -84,6 +85,54 @@ int instance_call(const struct client_opts *o, struct json_object *request,
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;
+}
+
+void instance_info_add_nodes(struct json_object *obj, const struct vtpm_instance_info *info)
+{
+	static const enum vtpm_node nodes[] = { VTPM_NODE_TPM, VTPM_NODE_TPMRM };
+	static const char *const keys[] = { "tpm", "tpmrm" };
+	const char *path;
+	dev_t devnum;
+
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		struct json_object *node = NULL;
+
+		if (vtpm_instance_info_get_node(info, nodes[i], &path, &devnum) == 0) {
+			node = json_object_new_object();
+			json_object_object_add(node, "path", json_object_new_string(path));
+			json_object_object_add(node, "major", json_object_new_int64(major(devnum)));
+			json_object_object_add(node, "minor", json_object_new_int64(minor(devnum)));
+		}
+		json_object_object_add(obj, keys[i], node);
+	}
+}
+
+struct json_object *instance_info_to_json(const struct vtpm_instance_info *info)
+{
+	struct json_object *obj = json_object_new_object();
+	const char *ctrl = vtpm_instance_info_get_ctrl_address(info);
+	const char *rundir = vtpm_instance_info_get_runtime_dir(info);
+	size_t n = strlen(rundir);
+
+	json_object_object_add(obj, "name", json_object_new_string(vtpm_instance_info_get_name(info)));
+	json_object_object_add(obj, "status", json_object_new_string(
+		vtpm_instance_status_to_string(vtpm_instance_info_get_status(info)) ?: "unknown"));
+	json_object_object_add(obj, "pid", json_object_new_int64(vtpm_instance_info_get_pid(info)));
+	json_object_object_add(obj, "version", json_object_new_string(
+		vtpm_instance_info_get_version(info) == VTPM_VERSION_1_2 ? "1.2" : "2.0"));
+	json_object_object_add(obj, "state_dir",
+			       json_object_new_string(vtpm_instance_info_get_state_dir(info)));
+	json_object_object_add(obj, "runtime_dir", json_object_new_string(rundir));
+	json_object_object_add(obj, "ctrl", json_object_new_string(ctrl));
+	json_object_object_add(obj, "restarts",
+			       json_object_new_int64(vtpm_instance_info_get_restarts(info)));
+	/* A virtual machine's instance serves its control channel on its own
+	 * socket, not in the runtime directory. */
+	if (strncmp(ctrl, "unix:", 5) == 0 &&
+	    !(strncmp(ctrl + 5, rundir, n) == 0 && ctrl[5 + n] == '/'))
+		json_object_object_add(obj, "socket", json_object_new_string(ctrl + 5));
+	instance_info_add_nodes(obj, info);
+	return obj;
 }
 
 void instance_print(const struct client_opts *o, struct json_object *answer, const char *key)

@@ -96,12 +96,9 @@ int managed_rules(struct vtpm_ctx *ctx, const struct vtpm_instance_info *info,
 
 struct json_object *managed_to_json(const struct vtpm_instance_info *info)
 {
-	static const enum vtpm_node nodes[] = { VTPM_NODE_TPM, VTPM_NODE_TPMRM };
-	static const char *const keys[] = { "tpm", "tpmrm" };
 	struct json_object *obj = json_object_new_object();
 	const char *path;
 	unsigned int number = 0;
-	dev_t devnum;
 
 	json_object_object_add(obj, "version",
 			       json_object_new_string(vtpm_instance_info_get_version(info) ==
@@ -109,17 +106,7 @@ struct json_object *managed_to_json(const struct vtpm_instance_info *info)
 	if (vtpm_instance_info_get_node(info, VTPM_NODE_TPM, &path, NULL) == 0)
 		sscanf(strrchr(path, '/') + 1, "tpm%u", &number);
 	json_object_object_add(obj, "number", json_object_new_int64(number));
-	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
-		struct json_object *node = NULL;
-
-		if (vtpm_instance_info_get_node(info, nodes[i], &path, &devnum) == 0) {
-			node = json_object_new_object();
-			json_object_object_add(node, "path", json_object_new_string(path));
-			json_object_object_add(node, "major", json_object_new_int64(major(devnum)));
-			json_object_object_add(node, "minor", json_object_new_int64(minor(devnum)));
-		}
-		json_object_object_add(obj, keys[i], node);
-	}
+	instance_info_add_nodes(obj, info);
 	json_object_object_add(obj, "state_dir",
 			       json_object_new_string(vtpm_instance_info_get_state_dir(info)));
 	json_object_object_add(obj, "pid", json_object_new_int64(vtpm_instance_info_get_pid(info)));

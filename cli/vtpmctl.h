@@ -48,6 +48,10 @@ struct client_opts {
  * Returns an exit code; failures are reported. */
 int instance_call(const struct client_opts *o, struct json_object *request,
 		  struct json_object **answer);
+/* A typed client's description as the manager's JSON description. */
+struct json_object *instance_info_to_json(const struct vtpm_instance_info *info);
+/* Add its "tpm" and "tpmrm" nodes ({path, major, minor} or null) to @obj. */
+void instance_info_add_nodes(struct json_object *obj, const struct vtpm_instance_info *info);
 /* Print member @key of @answer: a description, or a table for an array. */
 void instance_print(const struct client_opts *o, struct json_object *answer, const char *key);
 

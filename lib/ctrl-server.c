@@ -19,15 +19,10 @@
 
 #include "ctrl-internal.h"
 #include "ctrl-proto.h"
+#include "socket-util.h"
 
 /* Bytes of unparsable input thrown away after an unknown command. */
 #define DRAIN_MAX 65536
-/*
- * Descriptors one read takes from the client: SET_DATAFD carries one; room
- * for a few more only so that extra ones arrive and can be closed rather
- * than leave MSG_CTRUNC guessing.
- */
-#define RECV_FDS_MAX 4
 
 int vtpm_ctrl_epoll_set(struct vtpm_ctrl *ctrl, int op, int fd, uint32_t events)
 {
@@ -120,50 +115,10 @@ static void drain_input(struct vtpm_ctrl *ctrl)
 	}
 }
 
-/*
- * recv() that also takes descriptors passed along (SCM_RIGHTS): the first
- * one of a request is kept for SET_DATAFD, every other one closed at once.
- */
+/* recv() that keeps the first descriptor a request passes for SET_DATAFD. */
 static ssize_t recv_with_fds(struct vtpm_ctrl *ctrl, uint8_t *buf, size_t len)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * RECV_FDS_MAX)];
-		struct cmsghdr align;
-	} control;
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
-	};
-	struct cmsghdr *cmsg;
-	ssize_t n;
-
-	n = recvmsg(ctrl->client_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	if (n < 0)
-		return n;
-	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
-		size_t nfds;
-
-		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS ||
-		    cmsg->cmsg_len < CMSG_LEN(0))
-			continue;
-		nfds = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < nfds; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(fd));
-			if (fd < 0)
-				continue;
-			if (ctrl->pending_fd < 0)
-				ctrl->pending_fd = fd;
-			else
-				close(fd);
-		}
-	}
-	/* MSG_CTRUNC: the kernel closed what did not fit. */
-	return n;
+	return vtpm_socket_recv_keep_fd(ctrl->client_fd, buf, len, &ctrl->pending_fd);
 }
 
 static int grow_input(struct vtpm_ctrl *ctrl, size_t size)

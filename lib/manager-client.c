@@ -11,10 +11,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "manager-internal.h"
 #include "socket-util.h"
 #include "vtpm-internal.h"
+
+/* For a whole exchange when the caller gives no time: a first start
+ * manufactures the TPM, which takes long under emulation. */
+#define CLIENT_TIMEOUT_MS 60000
 
 struct vtpm_manager_client {
 	int refcount;
@@ -23,6 +29,75 @@ struct vtpm_manager_client {
 	int timeout_ms;
 	char message[VTPM_MANAGER_MESSAGE_MAX];
 };
+
+int vtpm_mgr_exchange(struct vtpm_ctx *ctx, const char *socket_path, const char *request,
+		      int key_fd, int timeout_ms, char **response)
+{
+	_cleanup_free_ char *addr = NULL, *buf = NULL;
+	_cleanup_close_ int fd = -1;
+	struct vtpm_sockaddr sa;
+	int64_t deadline = vtpm_now_ms() + (timeout_ms > 0 ? timeout_ms : CLIENT_TIMEOUT_MS);
+	size_t len = 0, size = 0, req_len = strlen(request);
+	int r;
+
+	if (req_len > VTPM_MANAGER_REQUEST_MAX)
+		return -EMSGSIZE;
+	if (asprintf(&addr, "unix:%s", socket_path ?: VTPM_MANAGER_RUN_DIR "/" VTPM_MANAGER_SOCKET) < 0) {
+		addr = NULL;
+		return -ENOMEM;
+	}
+	r = vtpm_sockaddr_parse(addr, &sa);
+	if (r < 0)
+		return r;
+	fd = vtpm_socket_connect(&sa, deadline);
+	if (fd < 0)
+		return fd;
+	if (key_fd >= 0 && req_len > 0)
+		r = vtpm_socket_write_all_fd(fd, request, req_len, key_fd, deadline);
+	else
+		r = vtpm_socket_write_all(fd, request, req_len, deadline);
+	if (r == 0 && (req_len == 0 || request[req_len - 1] != '\n'))
+		r = vtpm_socket_write_all(fd, "\n", 1, deadline);
+	if (r < 0)
+		return r;
+	shutdown(fd, SHUT_WR);
+
+	for (;;) {
+		size_t got = 0;
+
+		if (size - len < 4096) {
+			char *nbuf;
+
+			size = size ? size * 2 : 65536;
+			if (size > VTPM_MGR_REPLY_MAX + 1)
+				return -EMSGSIZE;
+			nbuf = realloc(buf, size);
+			if (!nbuf)
+				return -ENOMEM;
+			buf = nbuf;
+		}
+		r = vtpm_socket_read_all(fd, buf + len, size - len - 1, deadline, &got);
+		len += got;
+		if (r == -EPIPE)
+			break; /* the manager closes after its answer */
+		if (r < 0)
+			return r;
+	}
+	while (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len == 0)
+		return -EPROTO;
+	buf[len] = '\0';
+	dbg(ctx, "manager answered: %s", buf);
+	*response = TAKE_PTR(buf);
+	return 0;
+}
+
+VTPM_EXPORT int vtpm_manager_request(struct vtpm_ctx *ctx, const char *socket_path,
+				     const char *request, int timeout_ms, char **response)
+{
+	return vtpm_mgr_exchange(ctx, socket_path, request, -1, timeout_ms, response);
+}
 
 VTPM_EXPORT int vtpm_manager_client_new(struct vtpm_ctx *ctx,
 					const struct vtpm_manager_client_options *opts,
@@ -123,8 +198,8 @@ static int exchange_error(int r)
  * did what was asked, its error when it answered with one, or an error of
  * the exchange.
  */
-static int call(struct vtpm_manager_client *c, const struct vtpm_mgr_request *req,
-		struct vtpm_mgr_reply *reply)
+static int call_with_key(struct vtpm_manager_client *c, const struct vtpm_mgr_request *req,
+			 int key_fd, struct vtpm_mgr_reply *reply)
 {
 	_cleanup_free_ char *text = NULL, *answer = NULL;
 	int r;
@@ -134,7 +209,7 @@ static int call(struct vtpm_manager_client *c, const struct vtpm_mgr_request *re
 	r = vtpm_mgr_request_format(req, &text);
 	if (r < 0)
 		return r;
-	r = vtpm_manager_request(c->ctx, c->socket_path, text, c->timeout_ms, &answer);
+	r = vtpm_mgr_exchange(c->ctx, c->socket_path, text, key_fd, c->timeout_ms, &answer);
 	if (r < 0) {
 		dbg(c->ctx, "request to %s failed: %s", c->socket_path, strerror(-r));
 		return exchange_error(r);
@@ -150,6 +225,12 @@ static int call(struct vtpm_manager_client *c, const struct vtpm_mgr_request *re
 		return reply->error;
 	}
 	return 0;
+}
+
+static int call(struct vtpm_manager_client *c, const struct vtpm_mgr_request *req,
+		struct vtpm_mgr_reply *reply)
+{
+	return call_with_key(c, req, -1, reply);
 }
 
 static int name_request(struct vtpm_mgr_request *req, enum vtpm_mgr_op op, const char *name)
@@ -170,6 +251,21 @@ static int take_info(struct vtpm_mgr_reply *reply, struct vtpm_instance_info **i
 	return 0;
 }
 
+/* The manufacture options of a create into @req: 0 or -EINVAL. */
+static int request_manufacture(struct vtpm_mgr_request *req,
+			       const struct vtpm_manufacture_options *opts)
+{
+	struct vtpm_manufacture_options m = { .size = sizeof(m) };
+
+	if (!opts)
+		return 0;
+	if (opts->size < offsetof(struct vtpm_manufacture_options, flags) + sizeof(opts->flags) ||
+	    (req->version && req->version != VTPM_VERSION_2))
+		return -EINVAL;
+	memcpy(&m, opts, sizeof(m) < opts->size ? sizeof(m) : opts->size);
+	return vtpm_mgr_request_set_manufacture(req, &m);
+}
+
 VTPM_EXPORT int vtpm_manager_client_create(struct vtpm_manager_client *client, const char *name,
 					   const struct vtpm_instance_options *opts,
 					   struct vtpm_instance_info **info)
@@ -177,6 +273,7 @@ VTPM_EXPORT int vtpm_manager_client_create(struct vtpm_manager_client *client, c
 	struct vtpm_instance_options o = { .size = sizeof(o) };
 	struct vtpm_mgr_request req;
 	struct vtpm_mgr_reply reply;
+	_cleanup_close_ int key_fd = -1;
 	int r;
 
 	r = name_request(&req, VTPM_MGR_OP_CREATE, name);
@@ -186,18 +283,31 @@ VTPM_EXPORT int vtpm_manager_client_create(struct vtpm_manager_client *client, c
 		if (opts->size < offsetof(struct vtpm_instance_options, backend_flags) +
 				 sizeof(opts->backend_flags))
 			return -EINVAL;
+		/* A caller compiled before the later members passes a shorter struct. */
 		memcpy(&o, opts, sizeof(o) < opts->size ? sizeof(o) : opts->size);
 	}
 	if ((o.version && o.version != VTPM_VERSION_2 && o.version != VTPM_VERSION_1_2) ||
 	    (o.backend_flags & ~VTPM_LIBTPMS_RESUME) ||
 	    (o.state_dir && (!vtpm_path_is_safe(o.state_dir) ||
-			     strlen(o.state_dir) >= sizeof(req.state_dir))))
+			     strlen(o.state_dir) >= sizeof(req.state_dir))) ||
+	    (o.socket && (!vtpm_path_is_safe(o.socket) || strlen(o.socket) >= sizeof(req.socket))))
 		return -EINVAL;
 	req.version = o.version;
 	if (o.state_dir)
 		strcpy(req.state_dir, o.state_dir);
+	if (o.socket)
+		strcpy(req.socket, o.socket);
 	req.resume = o.backend_flags & VTPM_LIBTPMS_RESUME;
-	r = call(client, &req, &reply);
+	r = request_manufacture(&req, o.manufacture);
+	if (r < 0)
+		return r;
+	if (o.key) {
+		key_fd = vtpm_mgr_key_to_fd(o.key);
+		if (key_fd < 0)
+			return key_fd == -ENOMEM ? -ENOMEM : -EIO;
+		req.key = true;
+	}
+	r = call_with_key(client, &req, key_fd, &reply);
 	if (r < 0)
 		return r;
 	return take_info(&reply, info);

@@ -121,14 +121,28 @@ static int start(struct vtpm_ctx *ctx, const struct vtpm_instance_spec *spec,
 		const struct vtpm_libtpms_options o = {
 			.size = sizeof(o), .version = spec->version,
 			.state_dir = spec->state_dir, .flags = spec->backend_flags,
+			.key = spec->key,
 		};
 
-		/* Reads the state first: encrypted state is refused here by name. */
+		/* Reads the state first: a missing or wrong key stops here, by name. */
 		r = vtpm_backend_new_libtpms_opts(ctx, &o, backend);
 		if (r < 0) {
 			err(ctx, "%s: cannot use state directory %s: %s", spec->name, spec->state_dir,
-			    r == -ENOKEY ? "the state is encrypted (instances take no key yet)" :
+			    r == -ENOKEY ? "the state is encrypted and no key was given" :
+			    r == -EKEYREJECTED ? "the key does not open the state" :
 			    strerror(-r));
+			return r;
+		}
+	}
+	/* Before the device exists: the kernel's start-up commands would time
+	 * out while the TPM derives its keys.  It is left started. */
+	if (spec->manufacture) {
+		r = vtpm_backend_start(*backend);
+		if (r == 0)
+			r = vtpm_manufacture(*backend, spec->manufacture);
+		if (r < 0) {
+			err(ctx, "%s: manufacturing the TPM in %s failed: %s", spec->name,
+			    spec->state_dir, strerror(-r));
 			return r;
 		}
 	}
@@ -323,8 +337,10 @@ static bool is_absent_or_empty(const char *path)
 bool vtpm_spare_can_adopt(const struct vtpm_instance_spec *spec)
 {
 	/* A spare's TPM is running: a VM's must wait for the client's CMD_INIT. */
+	/* Nor can it be manufactured on request or take a key any more: its
+	 * state is written, and in plain. */
 	return spec->version == VTPM_VERSION_2 && !spec->backend_flags && !spec->vm_socket &&
-	       is_absent_or_empty(spec->state_dir);
+	       !spec->manufacture && !spec->key && is_absent_or_empty(spec->state_dir);
 }
 
 /*

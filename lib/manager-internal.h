@@ -15,6 +15,8 @@
 #include <sys/types.h>
 
 #include <vtpm/manager.h>
+#include <vtpm/manufacture.h>
+#include <vtpm/state.h>
 
 /* ---- manager-proto.c ---- */
 
@@ -33,6 +35,12 @@ struct vtpm_mgr_request {
 	char state_dir[PATH_MAX];		/* create: "" when not given */
 	bool resume;
 	char socket[PATH_MAX];			/* create: "" for a device */
+	/* create: "manufacture", as struct vtpm_manufacture_options */
+	bool manufacture;			/* the member is there */
+	unsigned int mf_flags;			/* VTPM_MANUFACTURE_* */
+	unsigned int pcr_banks;			/* VTPM_PCR_BANK_*, 0: not given */
+	char ca_dir[PATH_MAX], ca_key[PATH_MAX], ca_cert[PATH_MAX];	/* "": not given */
+	bool key;				/* create: a key descriptor comes along */
 };
 
 /* Letters, digits, '-', '_', '.'; first a letter or digit; bounded. */
@@ -49,6 +57,31 @@ int vtpm_mgr_request_parse(const char *text, size_t len, struct vtpm_mgr_request
 /* The request's JSON text (malloc()ed, no newline): 0, -EINVAL for an
  * unknown op or a bad name, -ENOMEM. */
 int vtpm_mgr_request_format(const struct vtpm_mgr_request *req, char **text);
+
+/* The request's "manufacture" as options whose strings point into @req. */
+void vtpm_mgr_request_get_manufacture(const struct vtpm_mgr_request *req,
+				      struct vtpm_manufacture_options *o);
+/* Copy @o into @req: 0, or -EINVAL for unknown flags or a CA path that is
+ * not absolute or does not fit. */
+int vtpm_mgr_request_set_manufacture(struct vtpm_mgr_request *req,
+				     const struct vtpm_manufacture_options *o);
+
+/* ---- manager-key.c: the state key on its way from a client ---- */
+
+/* A sealed memfd holding @key's bytes, for vtpm_socket_write_all_fd(). */
+int vtpm_mgr_key_to_fd(const struct vtpm_state_key *key);
+/*
+ * The key in the file @fd (a memfd or regular file of exactly 16 or 32
+ * bytes, read from offset 0).  Returns 0; -EINVAL for anything else;
+ * -ENOMEM.  The bytes are wiped from the stack.
+ */
+int vtpm_mgr_key_from_fd(struct vtpm_ctx *ctx, int fd, struct vtpm_state_key **key);
+
+/* ---- manager-client.c ---- */
+
+/* vtpm_manager_request() with @key_fd (unless -1) passed along (SCM_RIGHTS). */
+int vtpm_mgr_exchange(struct vtpm_ctx *ctx, const char *socket_path, const char *request,
+		      int key_fd, int timeout_ms, char **response);
 
 /* What instance.json says. */
 struct vtpm_mgr_node {
@@ -67,6 +100,7 @@ struct vtpm_mgr_desc {
 	unsigned int restarts;
 	struct vtpm_mgr_node tpm, tpmrm;
 	char socket[PATH_MAX];		/* a VM's socket instead of a device, or "" */
+	bool encrypted;			/* its state has a key ("encrypted": true) */
 };
 
 /* Render as JSON (malloc()ed, no trailing newline): 0 or -ENOMEM. */
@@ -194,6 +228,8 @@ struct vtpm_instance_spec {
 	uid_t uid;		/* with @sandbox: serve as these; (uid_t)-1 keeps */
 	gid_t gid;
 	const char *vm_socket;	/* serve a VM there instead of a device, or NULL */
+	const struct vtpm_manufacture_options *manufacture;	/* at this start, or NULL */
+	struct vtpm_state_key *key;	/* the state's key, or NULL */
 };
 
 /*
@@ -219,7 +255,7 @@ struct vtpm_spare_order {
 _Noreturn void vtpm_spare_main(struct vtpm_ctx *ctx, const char *scratch, int order_fd,
 			       int ready_fd, pid_t manager);
 /* Whether a spare's prepared TPM fits @spec: a TPM 2 on a new (absent or
- * empty) state directory, nothing to resume. */
+ * empty) state directory, nothing to resume, manufacture or encrypt. */
 bool vtpm_spare_can_adopt(const struct vtpm_instance_spec *spec);
 
 /* Serve the instance in the forked child; never returns. */

@@ -67,6 +67,105 @@ static int parse_version(const char *s, enum vtpm_version *version)
 	return 0;
 }
 
+/* json-c's constructors return NULL only when out of memory. */
+#define JSON_ADD(obj, key, val)							\
+	do {									\
+		struct json_object *_v = (val);					\
+		if (!_v || json_object_object_add(obj, key, _v) < 0) {		\
+			json_object_put(_v);					\
+			goto oom;						\
+		}								\
+	} while (0)
+
+/* The booleans of "manufacture" and the flags they stand for. */
+static const struct {
+	const char *name;
+	unsigned int flag;
+} mf_flags[] = {
+	{ "create_ek", VTPM_MANUFACTURE_EK },
+	{ "create_ek_cert", VTPM_MANUFACTURE_EK_CERT },
+	{ "lock_nvram", VTPM_MANUFACTURE_LOCK_NV },
+};
+#define MF_FLAGS_ALL (VTPM_MANUFACTURE_EK | VTPM_MANUFACTURE_EK_CERT | VTPM_MANUFACTURE_LOCK_NV)
+
+/* An absolute, plain path member into @dst: as get_string(), and -EINVAL
+ * for a path that is not safe or does not fit. */
+static int get_path(struct json_object *obj, const char *key, char *dst, size_t size)
+{
+	const char *s;
+	int r = get_string(obj, key, &s);
+
+	if (r <= 0)
+		return r;
+	if (!vtpm_path_is_safe(s) || strlen(s) >= size)
+		return -EINVAL;
+	strcpy(dst, s);
+	return 1;
+}
+
+static int parse_manufacture(struct json_object *m, struct vtpm_mgr_request *req)
+{
+	struct json_object *v;
+	const char *banks;
+	int r;
+
+	if (!json_object_is_type(m, json_type_object))
+		return -EINVAL;
+	req->manufacture = true;
+	for (size_t i = 0; i < ARRAY_SIZE(mf_flags); i++) {
+		if (!json_object_object_get_ex(m, mf_flags[i].name, &v))
+			continue;
+		if (!json_object_is_type(v, json_type_boolean))
+			return -EINVAL;
+		if (json_object_get_boolean(v))
+			req->mf_flags |= mf_flags[i].flag;
+	}
+	r = get_string(m, "pcr_banks", &banks);
+	if (r < 0 || (r > 0 && vtpm_pcr_banks_parse(banks, &req->pcr_banks) < 0))
+		return -EINVAL;
+	if (get_path(m, "ca_dir", req->ca_dir, sizeof(req->ca_dir)) < 0 ||
+	    get_path(m, "ca_key", req->ca_key, sizeof(req->ca_key)) < 0 ||
+	    get_path(m, "ca_cert", req->ca_cert, sizeof(req->ca_cert)) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+void vtpm_mgr_request_get_manufacture(const struct vtpm_mgr_request *req,
+				      struct vtpm_manufacture_options *o)
+{
+	*o = (struct vtpm_manufacture_options){
+		.size = sizeof(*o), .flags = req->mf_flags, .pcr_banks = req->pcr_banks,
+		.ca_dir = req->ca_dir[0] ? req->ca_dir : NULL,
+		.ca_key = req->ca_key[0] ? req->ca_key : NULL,
+		.ca_cert = req->ca_cert[0] ? req->ca_cert : NULL,
+	};
+}
+
+static int set_path(char *dst, size_t size, const char *path)
+{
+	if (!path)
+		return 0;
+	if (!vtpm_path_is_safe(path) || strlen(path) >= size)
+		return -EINVAL;
+	strcpy(dst, path);
+	return 0;
+}
+
+int vtpm_mgr_request_set_manufacture(struct vtpm_mgr_request *req,
+				     const struct vtpm_manufacture_options *o)
+{
+	if (o->flags & ~MF_FLAGS_ALL)
+		return -EINVAL;
+	req->manufacture = true;
+	req->mf_flags = o->flags;
+	req->pcr_banks = o->pcr_banks;
+	if (set_path(req->ca_dir, sizeof(req->ca_dir), o->ca_dir) < 0 ||
+	    set_path(req->ca_key, sizeof(req->ca_key), o->ca_key) < 0 ||
+	    set_path(req->ca_cert, sizeof(req->ca_cert), o->ca_cert) < 0)
+		return -EINVAL;
+	return 0;
+}
+
 static int parse_create(struct json_object *obj, struct vtpm_mgr_request *req)
 {
 	struct json_object *v;
@@ -76,26 +175,21 @@ static int parse_create(struct json_object *obj, struct vtpm_mgr_request *req)
 	r = get_string(obj, "version", &s);
 	if (r < 0 || (r > 0 && parse_version(s, &req->version) < 0))
 		return -EINVAL;
-	r = get_string(obj, "state_dir", &s);
-	if (r < 0)
-		return r;
-	if (r > 0) {
-		if (!vtpm_path_is_safe(s) || strlen(s) >= sizeof(req->state_dir))
-			return -EINVAL;
-		strcpy(req->state_dir, s);
-	}
+	if (get_path(obj, "state_dir", req->state_dir, sizeof(req->state_dir)) < 0)
+		return -EINVAL;
 	if (json_object_object_get_ex(obj, "resume", &v)) {
 		if (!json_object_is_type(v, json_type_boolean))
 			return -EINVAL;
 		req->resume = json_object_get_boolean(v);
 	}
-	r = get_string(obj, "socket", &s);
-	if (r < 0)
-		return r;
-	if (r > 0) {
-		if (!vtpm_path_is_safe(s) || strlen(s) >= sizeof(req->socket))
+	if (get_path(obj, "socket", req->socket, sizeof(req->socket)) < 0)
+		return -EINVAL;
+	if (json_object_object_get_ex(obj, "manufacture", &v) && parse_manufacture(v, req) < 0)
+		return -EINVAL;
+	if (json_object_object_get_ex(obj, "key", &v)) {
+		if (!json_object_is_type(v, json_type_boolean))
 			return -EINVAL;
-		strcpy(req->socket, s);
+		req->key = json_object_get_boolean(v);
 	}
 	return 0;
 }
@@ -154,15 +248,41 @@ out:
 	return r;
 }
 
-/* json-c's constructors return NULL only when out of memory. */
-#define JSON_ADD(obj, key, val)							\
-	do {									\
-		struct json_object *_v = (val);					\
-		if (!_v || json_object_object_add(obj, key, _v) < 0) {		\
-			json_object_put(_v);					\
-			goto oom;						\
-		}								\
-	} while (0)
+
+/* Add "manufacture" to @o: 0, -EINVAL for bad banks, -ENOMEM. */
+static int format_manufacture(struct json_object *o, const struct vtpm_mgr_request *req)
+{
+	struct json_object *m = json_object_new_object();
+	char banks[64];
+	const struct {
+		const char *key;
+		const char *value;
+	} paths[] = {
+		{ "ca_dir", req->ca_dir }, { "ca_key", req->ca_key }, { "ca_cert", req->ca_cert },
+	};
+
+	if (!m)
+		return -ENOMEM;
+	for (size_t i = 0; i < ARRAY_SIZE(mf_flags); i++)
+		if (req->mf_flags & mf_flags[i].flag)
+			JSON_ADD(m, mf_flags[i].name, json_object_new_boolean(1));
+	if (req->pcr_banks) {
+		if (vtpm_pcr_banks_format(req->pcr_banks, banks, sizeof(banks)) < 0) {
+			json_object_put(m);
+			return -EINVAL;
+		}
+		JSON_ADD(m, "pcr_banks", json_object_new_string(banks));
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
+		if (paths[i].value[0])
+			JSON_ADD(m, paths[i].key, json_object_new_string(paths[i].value));
+	if (json_object_object_add(o, "manufacture", m) < 0)
+		goto oom;
+	return 0;
+oom:
+	json_object_put(m);
+	return -ENOMEM;
+}
 
 int vtpm_mgr_request_format(const struct vtpm_mgr_request *req, char **text)
 {
@@ -196,6 +316,10 @@ int vtpm_mgr_request_format(const struct vtpm_mgr_request *req, char **text)
 			JSON_ADD(o, "resume", json_object_new_boolean(1));
 		if (req->socket[0])
 			JSON_ADD(o, "socket", json_object_new_string(req->socket));
+		if (req->manufacture && format_manufacture(o, req) < 0)
+			goto oom;
+		if (req->key)
+			JSON_ADD(o, "key", json_object_new_boolean(1));
 	}
 	*text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 							 JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -248,6 +372,9 @@ int vtpm_mgr_desc_to_json(const struct vtpm_mgr_desc *d, char **json)
 	JSON_ADD(o, "restarts", json_object_new_int64(d->restarts));
 	if (d->socket[0])
 		JSON_ADD(o, "socket", json_object_new_string(d->socket));
+	/* That there is a key; never the key. */
+	if (d->encrypted)
+		JSON_ADD(o, "encrypted", json_object_new_boolean(1));
 	/* null, not absent, while there is no device. */
 	node = node_to_json(&d->tpm);
 	if (d->tpm.present && !node)
@@ -308,6 +435,7 @@ static int node_from_json(struct json_object *o, const char *key, struct vtpm_mg
 
 int vtpm_mgr_desc_from_object(struct json_object *o, struct vtpm_mgr_desc *d)
 {
+	struct json_object *v;
 	const char *s;
 	int64_t pid, restarts;
 
@@ -332,6 +460,11 @@ int vtpm_mgr_desc_from_object(struct json_object *o, struct vtpm_mgr_desc *d)
 		return -EINVAL;
 	d->pid = (pid_t)pid;
 	d->restarts = (unsigned int)restarts;
+	if (json_object_object_get_ex(o, "encrypted", &v)) {
+		if (!json_object_is_type(v, json_type_boolean))
+			return -EINVAL;
+		d->encrypted = json_object_get_boolean(v);
+	}
 	/* Only an instance that serves a virtual machine has one. */
 	if (json_object_object_get_ex(o, "socket", NULL) &&
 	    (copy_string(o, "socket", d->socket, sizeof(d->socket)) < 0 ||
@@ -360,7 +493,7 @@ static const struct {
 	{ "EOPNOTSUPP", EOPNOTSUPP }, { "ETIMEDOUT", ETIMEDOUT }, { "ENOMEM", ENOMEM },
 	{ "EAGAIN", EAGAIN }, { "EPERM", EPERM }, { "EACCES", EACCES },
 	{ "ENODEV", ENODEV }, { "EIO", EIO }, { "ECHILD", ECHILD },
-	{ "ECANCELED", ECANCELED },
+	{ "ECANCELED", ECANCELED }, { "ENOKEY", ENOKEY }, { "EKEYREJECTED", EKEYREJECTED },
 };
 
 static const char *errno_name(int e)

@@ -34,8 +34,6 @@
 #define REPLY_TIMEOUT_MS 2000		/* for a client to take its answer */
 #define MAX_CONNS 256			/* concurrent request connections */
 #define MANAGER_BACKLOG 128
-#define RESPONSE_MAX (16u << 20)	/* what a client accepts */
-#define CLIENT_TIMEOUT_MS 60000
 
 enum watch_type {
 	WATCH_LISTEN,
@@ -55,6 +53,7 @@ struct conn {
 	struct watch watch;
 	struct conn *next;
 	int fd;
+	int key_fd;	/* a descriptor the request passed (SCM_RIGHTS), or -1 */
 	char *buf;
 	size_t len;
 };
@@ -67,6 +66,9 @@ struct instance {
 	char *runtime_dir;
 	char *socket;		/* serves a VM there instead of a device, or NULL */
 	unsigned int backend_flags;
+	struct vtpm_manufacture_options *manufacture;	/* at the first start, or NULL */
+	struct vtpm_state_key *key;	/* the state's key for every start, or NULL */
+	bool encrypted;		/* has a key, known or not (taken over) */
 	enum vtpm_instance_status status;
 	pid_t pid;
 	int pidfd;
@@ -190,7 +192,8 @@ static void describe(const struct vtpm_manager *mgr, const struct instance *inst
 	const char *dev = vtpm_ctx_get_path(mgr->ctx, VTPM_PATH_DEV);
 
 	*d = (struct vtpm_mgr_desc){ .status = inst->status, .pid = inst->pid,
-				     .version = inst->version, .restarts = inst->restarts };
+				     .version = inst->version, .restarts = inst->restarts,
+				     .encrypted = inst->encrypted };
 	snprintf(d->name, sizeof(d->name), "%s", inst->name);
 	snprintf(d->state_dir, sizeof(d->state_dir), "%s", inst->state_dir);
 	snprintf(d->runtime_dir, sizeof(d->runtime_dir), "%s", inst->runtime_dir);
@@ -236,6 +239,7 @@ static void conn_free(struct vtpm_manager *mgr, struct conn *c)
 	}
 	epoll_del(mgr, c->fd);
 	close_fd(&c->fd);
+	close_fd(&c->key_fd);
 	free(c->buf);
 	free(c);
 	mgr->n_conns--;
@@ -306,6 +310,8 @@ static void instance_free(struct instance *inst)
 	free(inst->state_dir);
 	free(inst->runtime_dir);
 	free(inst->socket);
+	free(inst->manufacture);
+	vtpm_state_key_unref(inst->key);
 	free(inst);
 }
 
@@ -557,13 +563,21 @@ static int spawn(struct vtpm_manager *mgr, struct instance *inst)
 		ctrl_path = NULL;
 		return -ENOMEM;
 	}
+	/* Taken over from another manager, which knew the key: we cannot open it. */
+	if (inst->encrypted && !inst->key) {
+		err(mgr->ctx, "%s: its state is encrypted and this manager took it over without "
+		    "its key: destroy it and create it again with its key", inst->name);
+		return -ENOKEY;
+	}
 	spec = (struct vtpm_instance_spec){
 		.name = inst->name, .version = inst->version, .state_dir = inst->state_dir,
 		.ctrl_path = ctrl_path, .backend_flags = inst->backend_flags,
 		.sandbox = !(mgr->flags & VTPM_MANAGER_NO_SANDBOX), .vm_socket = inst->socket,
 		.uid = mgr->uid, .gid = mgr->gid,
+		.manufacture = inst->manufacture, .key = inst->key,
 	};
-	/* A resume applies to the first start only: a crash must not resume. */
+	/* A resume and a manufacture apply to the first start only: a crash
+	 * must not resume, and a restart serves the state it left. */
 	inst->backend_flags &= ~VTPM_LIBTPMS_RESUME;
 
 	/* Existing state cannot use a prepared TPM: leave the spares for new ones. */
@@ -586,6 +600,8 @@ static int spawn(struct vtpm_manager *mgr, struct instance *inst)
 		}
 		close(pipefd[1]);
 	}
+	/* The child has its copy. */
+	free(TAKE_PTR(inst->manufacture));
 	inst->pid = pid;
 	inst->ready_fd = pipefd[0];
 	inst->status = VTPM_INSTANCE_STARTING;
@@ -721,7 +737,10 @@ static void on_ready(struct vtpm_manager *mgr, struct instance *inst)
 		err(mgr->ctx, "%s: instance failed to start: %s", inst->name, strerror(-e));
 		if (!inst->ever_ready)
 			inst->doomed = true;
-		answer_waiter(mgr, inst, e, "the instance failed to start (see the manager's log)");
+		answer_waiter(mgr, inst, e,
+			      e == -ENOKEY ? "the state is encrypted: the instance needs its key" :
+			      e == -EKEYREJECTED ? "the key does not open the state" :
+			      "the instance failed to start (see the manager's log)");
 		return;
 	}
 	inst->ready = msg;
@@ -857,6 +876,7 @@ static void take_over(struct vtpm_manager *mgr, const char *name)
 	}
 	inst->restarts = d.restarts;
 	inst->ever_ready = true;
+	inst->encrypted = d.encrypted;
 	if (d.socket[0] && !(inst->socket = strdup(d.socket))) {
 		close_fd(&pidfd);
 		instance_free(inst);
@@ -902,6 +922,11 @@ static void take_over(struct vtpm_manager *mgr, const char *name)
 	if (d.status == VTPM_INSTANCE_FAILED) {
 		inst->status = VTPM_INSTANCE_FAILED;
 		info(mgr->ctx, "%s: taken over as failed", name);
+	} else if (inst->encrypted) {
+		inst->status = VTPM_INSTANCE_FAILED;
+		err(mgr->ctx, "%s: pid %ld is gone and its state is encrypted with a key this "
+		    "manager does not know: marked failed (destroy it and create it again with "
+		    "its key)", name, (long)d.pid);
 	} else {
 		inst->status = VTPM_INSTANCE_RESTARTING;
 		inst->restart_at_ms = vtpm_now_ms();
@@ -930,12 +955,51 @@ static void take_over_all(struct vtpm_manager *mgr)
 	closedir(d);
 }
 
+/*
+ * A copy of @o in one allocation (its strings after it), for the first
+ * start of an instance.  0; -EINVAL for a relative or unsafe CA path;
+ * -ENOMEM.
+ */
+static int manufacture_dup(const struct vtpm_manufacture_options *o,
+			   struct vtpm_manufacture_options **out)
+{
+	struct vtpm_manufacture_options m = { .size = sizeof(m) };
+	const char **paths[] = { &m.ca_dir, &m.ca_key, &m.ca_cert };
+	size_t total = sizeof(m);
+	char *p;
+
+	if (o->size < offsetof(struct vtpm_manufacture_options, flags) + sizeof(o->flags))
+		return -EINVAL;
+	memcpy(&m, o, o->size < sizeof(m) ? o->size : sizeof(m));
+	m.size = sizeof(m);
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+		if (!*paths[i])
+			continue;
+		if (!vtpm_path_is_safe(*paths[i]))
+			return -EINVAL;
+		total += strlen(*paths[i]) + 1;
+	}
+	*out = malloc(total);
+	if (!*out)
+		return -ENOMEM;
+	p = (char *)(*out + 1);
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+		if (!*paths[i])
+			continue;
+		*paths[i] = strcpy(p, *paths[i]);
+		p += strlen(p) + 1;
+	}
+	**out = m;
+	return 0;
+}
+
 /* ------------------------------------------------------------ public: lifecycle */
 
 VTPM_EXPORT int vtpm_manager_create(struct vtpm_manager *mgr, const char *name,
 				    const struct vtpm_instance_options *opts)
 {
 	struct vtpm_instance_options o = { .version = VTPM_VERSION_2 };
+	struct vtpm_manufacture_options *mf = NULL;
 	struct instance *inst;
 	int r;
 
@@ -945,7 +1009,7 @@ VTPM_EXPORT int vtpm_manager_create(struct vtpm_manager *mgr, const char *name,
 		if (opts->size < offsetof(struct vtpm_instance_options, backend_flags) +
 				 sizeof(opts->backend_flags))
 			return -EINVAL;
-		/* A caller compiled before @socket passes a shorter struct. */
+		/* A caller compiled before the later members passes a shorter struct. */
 		memcpy(&o, opts, opts->size < sizeof(o) ? opts->size : sizeof(o));
 		o.size = sizeof(o);
 		if (!o.version)
@@ -959,12 +1023,22 @@ VTPM_EXPORT int vtpm_manager_create(struct vtpm_manager *mgr, const char *name,
 		return -EINVAL;
 	if (o.socket && !vtpm_path_is_safe(o.socket))
 		return -EINVAL;
-	if (find(mgr, name))
+	if (o.manufacture && (o.version != VTPM_VERSION_2 ||
+			      manufacture_dup(o.manufacture, &mf) < 0))
+		return -EINVAL;
+	if (find(mgr, name)) {
+		free(mf);
 		return -EEXIST;
+	}
 
 	r = instance_new(mgr, name, o.version, o.backend_flags, o.state_dir, &inst);
-	if (r < 0)
+	if (r < 0) {
+		free(mf);
 		return r;
+	}
+	inst->manufacture = TAKE_PTR(mf);
+	inst->key = vtpm_state_key_ref(o.key);
+	inst->encrypted = o.key != NULL;
 	if (o.socket && !(inst->socket = strdup(o.socket))) {
 		instance_free(inst);
 		return -ENOMEM;
@@ -1022,6 +1096,8 @@ VTPM_EXPORT int vtpm_manager_restart(struct vtpm_manager *mgr, const char *name)
 
 	if (!inst)
 		return -ENOENT;
+	if (inst->encrypted && !inst->key)
+		return spawn(mgr, inst); /* refuses, and says why */
 	answer_waiter(mgr, inst, -ECANCELED, "the instance was restarted");
 	stop_processes(mgr, &inst, 1);
 	vtpm_restart_limit_reset(&inst->limit);
@@ -1135,6 +1211,42 @@ out:
 	return text;
 }
 
+/* A create request: 0 once the instance starts, else answered and < 0. */
+static int handle_create(struct vtpm_manager *mgr, struct conn *c,
+			 const struct vtpm_mgr_request *req)
+{
+	struct vtpm_manufacture_options m;
+	struct vtpm_instance_options o = {
+		.size = sizeof(o), .version = req->version,
+		.state_dir = req->state_dir[0] ? req->state_dir : NULL,
+		.backend_flags = req->resume ? VTPM_LIBTPMS_RESUME : 0,
+		.socket = req->socket[0] ? req->socket : NULL,
+	};
+	int r;
+
+	if (req->manufacture) {
+		vtpm_mgr_request_get_manufacture(req, &m);
+		o.manufacture = &m;
+	}
+	if (req->key) {
+		r = c->key_fd < 0 ? -EINVAL : vtpm_mgr_key_from_fd(mgr->ctx, c->key_fd, &o.key);
+		close_fd(&c->key_fd);
+		if (r < 0) {
+			conn_reply_error(mgr, c, r, "the request asks for a key but passes no "
+						    "descriptor of a 16 or 32 byte key");
+			return r;
+		}
+	}
+	close_fd(&c->key_fd);
+	r = vtpm_manager_create(mgr, req->name, &o);
+	vtpm_state_key_unref(o.key);
+	if (r < 0)
+		conn_reply_error(mgr, c, r, r == -EEXIST ? "an instance of that name exists" :
+					    r == -EBUSY ? "another instance uses that state directory" :
+					    NULL);
+	return r;
+}
+
 static void handle_request(struct vtpm_manager *mgr, struct conn *c)
 {
 	struct vtpm_mgr_request req;
@@ -1149,23 +1261,11 @@ static void handle_request(struct vtpm_manager *mgr, struct conn *c)
 		return;
 	}
 	switch (req.op) {
-	case VTPM_MGR_OP_CREATE: {
-		struct vtpm_instance_options o = {
-			.size = sizeof(o), .version = req.version,
-			.state_dir = req.state_dir[0] ? req.state_dir : NULL,
-			.backend_flags = req.resume ? VTPM_LIBTPMS_RESUME : 0,
-			.socket = req.socket[0] ? req.socket : NULL,
-		};
-
-		r = vtpm_manager_create(mgr, req.name, &o);
-		if (r < 0) {
-			conn_reply_error(mgr, c, r, r == -EEXIST ? "an instance of that name exists" :
-						    r == -EBUSY ? "another instance uses that state directory" :
-						    NULL);
+	case VTPM_MGR_OP_CREATE:
+		r = handle_create(mgr, c, &req);
+		if (r < 0)
 			return;
-		}
 		goto wait_ready;
-	}
 	case VTPM_MGR_OP_RESTART:
 		r = vtpm_manager_restart(mgr, req.name);
 		if (r < 0) {
@@ -1213,7 +1313,8 @@ static void on_conn(struct vtpm_manager *mgr, struct conn *c)
 	ssize_t n;
 
 	for (;;) {
-		n = recv(c->fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+		/* A key comes as a descriptor with the first bytes (manager-key.c). */
+		n = vtpm_socket_recv_keep_fd(c->fd, chunk, sizeof(chunk), &c->key_fd);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1267,7 +1368,8 @@ static void on_listen(struct vtpm_manager *mgr)
 			close(fd);
 			return;
 		}
-		*c = (struct conn){ .watch = { WATCH_CONN, c }, .fd = fd, .next = mgr->conns };
+		*c = (struct conn){ .watch = { WATCH_CONN, c }, .fd = fd, .key_fd = -1,
+				    .next = mgr->conns };
 		if (epoll_add(mgr, fd, &c->watch) < 0) {
 			close(fd);
 			free(c);
@@ -1513,66 +1615,4 @@ VTPM_EXPORT void vtpm_manager_stop(struct vtpm_manager *mgr)
 	/* write(2) is async-signal-safe; a full counter still wakes poll. */
 	if (write(mgr->wake_fd, &one, sizeof(one)) < 0)
 		return;
-}
-
-/* ------------------------------------------------------------ client */
-
-VTPM_EXPORT int vtpm_manager_request(struct vtpm_ctx *ctx, const char *socket_path,
-				     const char *request, int timeout_ms, char **response)
-{
-	_cleanup_free_ char *addr = NULL, *buf = NULL;
-	_cleanup_close_ int fd = -1;
-	struct vtpm_sockaddr sa;
-	int64_t deadline = vtpm_now_ms() + (timeout_ms > 0 ? timeout_ms : CLIENT_TIMEOUT_MS);
-	size_t len = 0, size = 0, req_len = strlen(request);
-	int r;
-
-	if (req_len > VTPM_MANAGER_REQUEST_MAX)
-		return -EMSGSIZE;
-	if (asprintf(&addr, "unix:%s", socket_path ?: VTPM_MANAGER_RUN_DIR "/" VTPM_MANAGER_SOCKET) < 0) {
-		addr = NULL;
-		return -ENOMEM;
-	}
-	r = vtpm_sockaddr_parse(addr, &sa);
-	if (r < 0)
-		return r;
-	fd = vtpm_socket_connect(&sa, deadline);
-	if (fd < 0)
-		return fd;
-	r = vtpm_socket_write_all(fd, request, req_len, deadline);
-	if (r == 0 && (req_len == 0 || request[req_len - 1] != '\n'))
-		r = vtpm_socket_write_all(fd, "\n", 1, deadline);
-	if (r < 0)
-		return r;
-	shutdown(fd, SHUT_WR);
-
-	for (;;) {
-		size_t got = 0;
-
-		if (size - len < 4096) {
-			char *nbuf;
-
-			size = size ? size * 2 : 65536;
-			if (size > RESPONSE_MAX + 1)
-				return -EMSGSIZE;
-			nbuf = realloc(buf, size);
-			if (!nbuf)
-				return -ENOMEM;
-			buf = nbuf;
-		}
-		r = vtpm_socket_read_all(fd, buf + len, size - len - 1, deadline, &got);
-		len += got;
-		if (r == -EPIPE)
-			break; /* the manager closes after its answer */
-		if (r < 0)
-			return r;
-	}
-	while (len > 0 && buf[len - 1] == '\n')
-		len--;
-	if (len == 0)
-		return -EPROTO;
-	buf[len] = '\0';
-	dbg(ctx, "manager answered: %s", buf);
-	*response = TAKE_PTR(buf);
-	return 0;
 }

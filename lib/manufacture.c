@@ -94,6 +94,26 @@ VTPM_EXPORT int vtpm_pcr_banks_parse(const char *list, unsigned int *banks)
 	return 0;
 }
 
+int vtpm_pcr_banks_format(unsigned int banks, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	if (!banks || banks & ~PCR_BANKS_ALL || size == 0)
+		return -EINVAL;
+	buf[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(pcr_banks); i++) {
+		int n;
+
+		if (!(banks & pcr_banks[i].bit))
+			continue;
+		n = snprintf(buf + len, size - len, "%s%s", len ? "," : "", pcr_banks[i].name);
+		if (n < 0 || (size_t)n >= size - len)
+			return -ENOSPC;
+		len += (size_t)n;
+	}
+	return 0;
+}
+
 /* Send m->c; a TPM error is logged with @what and becomes -EIO. */
 static int run(struct mfg *m, const char *what, struct tpm2_rsp *r)
 {

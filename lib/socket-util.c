@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
@@ -358,6 +359,83 @@ int vtpm_socket_write_all(int fd, const void *buf, size_t len, int64_t deadline)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int vtpm_socket_write_all_fd(int sock, const void *buf, size_t len, int fd, int64_t deadline)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control = {};
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+	};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+	ssize_t n;
+
+	if (len == 0)
+		return -EINVAL;	/* a descriptor needs at least one byte to ride on */
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	for (;;) {
+		int r;
+
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n >= 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return errno == ECONNRESET ? -EPIPE : -errno;
+		r = wait_fd(sock, POLLOUT, deadline);
+		if (r < 0)
+			return r;
+	}
+	/* The descriptor went with the first bytes; the rest follow plainly. */
+	return vtpm_socket_write_all(sock, (const uint8_t *)buf + n, len - (size_t)n, deadline);
+}
+
+ssize_t vtpm_socket_recv_keep_fd(int sock, void *buf, size_t len, int *kept_fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * VTPM_SOCKET_RECV_FDS_MAX)];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+	};
+	ssize_t n;
+
+	n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return n;
+	for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+		size_t nfds;
+
+		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS ||
+		    cmsg->cmsg_len < CMSG_LEN(0))
+			continue;
+		nfds = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfds; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(fd));
+			if (fd < 0)
+				continue;
+			if (*kept_fd < 0)
+				*kept_fd = fd;
+			else
+				close(fd);
+		}
+	}
+	/* MSG_CTRUNC: the kernel closed what did not fit. */
+	return n;
 }
 
 int vtpm_socket_read_all(int fd, void *buf, size_t len, int64_t deadline, size_t *got)

@@ -70,4 +70,25 @@ int vtpm_socket_connect(const struct vtpm_sockaddr *sa, int64_t deadline);
 int vtpm_socket_write_all(int fd, const void *buf, size_t len, int64_t deadline);
 int vtpm_socket_read_all(int fd, void *buf, size_t len, int64_t deadline, size_t *got);
 
+/*
+ * vtpm_socket_write_all() with @fd passed along (SCM_RIGHTS) with the
+ * first bytes; @len must not be 0.
+ */
+int vtpm_socket_write_all_fd(int sock, const void *buf, size_t len, int fd, int64_t deadline);
+
+/*
+ * Descriptors one vtpm_socket_recv_keep_fd() takes: a request carries one;
+ * room for a few more only so that extra ones arrive and can be closed
+ * rather than leave MSG_CTRUNC guessing.
+ */
+#define VTPM_SOCKET_RECV_FDS_MAX 4
+
+/*
+ * recv(2) without waiting (MSG_DONTWAIT) that also takes descriptors passed
+ * along (SCM_RIGHTS, close-on-exec): the first one is kept in *@kept_fd if
+ * that is -1, every other one closed at once.  Returns what recvmsg(2)
+ * does (-1 with errno set on failure).
+ */
+ssize_t vtpm_socket_recv_keep_fd(int sock, void *buf, size_t len, int *kept_fd);
+
 #endif

@@ -81,6 +81,12 @@ uint8_t vtpm_backend_get_locality(const struct vtpm_backend *backend);
 void vtpm_backend_set_buffer_size(struct vtpm_backend *backend, size_t size);
 size_t vtpm_backend_get_buffer_size(const struct vtpm_backend *backend);
 
+/* ---- manufacture.c ---- */
+
+/* VTPM_PCR_BANK_* bits as vtpm_pcr_banks_parse() reads them ("sha1,sha256"):
+ * 0; -EINVAL for no or unknown bits; -ENOSPC when @size is too small. */
+int vtpm_pcr_banks_format(unsigned int banks, char *buf, size_t size);
+
 /* ---- state-file.c: for state-import.c ---- */
 
 /* The context the state was made with (not referenced). */

@@ -445,6 +445,25 @@ static void test_spare_can_adopt(void **state)
 	spec.vm_socket = "/run/vm/tpm.sock";
 	assert_false(vtpm_spare_can_adopt(&spec));
 	spec.vm_socket = NULL;
+	/* Its state is written, in plain: no manufacture on request, no key. */
+	{
+		struct vtpm_manufacture_options m = { .size = sizeof(m), .flags = VTPM_MANUFACTURE_EK };
+		struct vtpm_state_key *key;
+		struct vtpm_ctx *ctx;
+		uint8_t bytes[16] = { 1 };
+
+		spec.manufacture = &m;
+		assert_false(vtpm_spare_can_adopt(&spec));
+		spec.manufacture = NULL;
+		assert_int_equal(vtpm_ctx_new(&ctx), 0);
+		assert_int_equal(vtpm_state_key_new(ctx, bytes, sizeof(bytes), &key), 0);
+		spec.key = key;
+		assert_false(vtpm_spare_can_adopt(&spec));
+		spec.key = NULL;
+		assert_true(vtpm_spare_can_adopt(&spec));
+		vtpm_state_key_unref(key);
+		vtpm_ctx_unref(ctx);
+	}
 	rmdir(dir);
 }
 

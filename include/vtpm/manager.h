@@ -45,14 +45,24 @@
  * VTPM_MANAGER_REQUEST_MAX bytes), and reads one JSON object back, after
  * which the manager closes the connection.  Requests:
  *	{"op": "create", "name": N}	optional: "version": "2.0" | "1.2",
- *					"state_dir": DIR, "resume": true;
- *					answered once the device is ready
+ *					"state_dir": DIR, "resume": true,
+ *					"socket": PATH, "manufacture": M,
+ *					"key": true; answered once the
+ *					device is ready
  *	{"op": "destroy", "name": N}	clean stop (state saved), device and
  *					runtime directory removed
  *	{"op": "restart", "name": N}	clean stop, then start again (also
  *					brings a "failed" instance back)
  *	{"op": "status", "name": N}
  *	{"op": "list"}
+ * M is an object of the members "create_ek", "create_ek_cert",
+ * "lock_nvram" (booleans, the VTPM_MANUFACTURE_* flags), "pcr_banks" (a
+ * list as for vtpm_pcr_banks_parse()), "ca_dir", "ca_key", "ca_cert"
+ * (absolute paths).  "key": true says that the request's first bytes carry
+ * a descriptor (SCM_RIGHTS) of a memfd or regular file that holds the
+ * state key's 16 or 32 bytes and nothing else; the manager reads it from
+ * offset 0 and closes it.  A descriptor sent without "key": true is closed
+ * unread.  An instance with a key is described with "encrypted": true.
  * Responses: {"ok": true, "instance": DESCRIPTION} (create, restart,
  * status), {"ok": true, "instances": [DESCRIPTION, ...]} (list),
  * {"ok": true} (destroy), or {"ok": false, "error": "EEXIST",
@@ -167,6 +177,24 @@ struct vtpm_manager_options {
  *	vtpm_relay_new_from_ctrl() does (QEMU's tpm-emulator connects there).
  *	A restarted instance listens there again, on its state.  Since
  *	LIBVTPM_2; a @size that ends before it means NULL.
+ * @manufacture: NULL, or what vtpm_manufacture() does to the TPM 2 at
+ *	the instance's first start, before its device exists (see
+ *	<vtpm/manufacture.h>; the CA paths must be absolute and are opened
+ *	by the manager's instance process, as the manager's user).  Restarts
+ *	serve the state as it is then.  An instance that asks for it never
+ *	gets a spare's prepared TPM.  Copied.  Since LIBVTPM_3; a @size that
+ *	ends before it means NULL.
+ * @key: NULL for plain state, or the key the state is encrypted with at
+ *	rest (see <vtpm/state.h>); existing state must open with it, new
+ *	state is written with it.  The manager keeps a reference for the
+ *	instance's life, so a restarted instance serves its state again.  A
+ *	client (vtpm_manager_client_create()) hands the key's bytes to the
+ *	manager in a memfd passed with SCM_RIGHTS, never in the request's
+ *	text; neither the key nor its bytes appear in a log or a
+ *	description ("encrypted": true says there is one).  A manager that
+ *	took an encrypted instance over from another does not know its key:
+ *	if the instance's process ends, it is marked "failed".  Not for a
+ *	spare's TPM.  Since LIBVTPM_3; a @size that ends before it means NULL.
  */
 struct vtpm_instance_options {
 	size_t size;
@@ -174,9 +202,13 @@ struct vtpm_instance_options {
 	const char *state_dir;
 	unsigned int backend_flags;
 	const char *socket;
+	const struct vtpm_manufacture_options *manufacture;
+	struct vtpm_state_key *key;
 };
 
 struct vtpm_manager;
+struct vtpm_manufacture_options;
+struct vtpm_state_key;
 
 /**
  * vtpm_manager_new - a manager without instances
@@ -285,7 +317,8 @@ int vtpm_manager_release(struct vtpm_manager *mgr);
  * Forks the instance and returns; it is VTPM_INSTANCE_STARTING until its
  * device is registered (seen by vtpm_manager_dispatch()).
  *
- * Returns: 0; -EINVAL for a bad @name or @opts; -EEXIST if an instance of
+ * Returns: 0; -EINVAL for a bad @name or @opts (a relative CA path, a
+ * manufacture or a key for a TPM 1.2); -EEXIST if an instance of
  * that name exists; -EBUSY if another instance uses that state directory;
  * -ENOMEM; or a negative errno from creating the directories or fork(2).
  */
@@ -308,7 +341,9 @@ int vtpm_manager_destroy(struct vtpm_manager *mgr, const char *name);
  * vtpm_manager_restart - stop an instance cleanly and start it again on the
  * same state directory; also revives a "failed" one and resets its count
  *
- * Returns: 0; -ENOENT; or an error as from vtpm_manager_create().
+ * Returns: 0; -ENOENT; -ENOKEY for an encrypted instance taken over from
+ * another manager (its key is unknown here: destroy it and create it
+ * again with its key); or an error as from vtpm_manager_create().
  */
 int vtpm_manager_restart(struct vtpm_manager *mgr, const char *name);
 
@@ -417,7 +452,7 @@ struct vtpm_manager_client *vtpm_manager_client_unref(struct vtpm_manager_client
  * when it answers with an error: the errno it names, one of -ENOENT,
  * -EEXIST, -EINVAL, -EBUSY, -EBADMSG, -EMSGSIZE, -EOPNOTSUPP, -ETIMEDOUT,
  * -ENOMEM, -EAGAIN, -EPERM, -EACCES, -ENODEV, -EIO, -ECHILD, -ECANCELED,
- * with its message in vtpm_manager_client_get_message().  Each call names
+ * and (since LIBVTPM_3) -ENOKEY, -EKEYREJECTED, with its message in vtpm_manager_client_get_message().  Each call names
  * the ones it means.
  */
 
@@ -425,15 +460,18 @@ struct vtpm_manager_client *vtpm_manager_client_unref(struct vtpm_manager_client
  * vtpm_manager_client_create - start an instance and wait until it serves
  * @name: as for vtpm_manager_create()
  * @opts: NULL for a TPM 2 in the manager's "<state root>/<name>";
- *	@backend_flags may be 0 or VTPM_LIBTPMS_RESUME
+ *	@backend_flags may be 0 or VTPM_LIBTPMS_RESUME; @socket,
+ *	@manufacture and @key as for vtpm_manager_create() (the key's bytes
+ *	travel in a memfd, see the protocol above)
  * @info: on success, the running instance (NULL: not wanted); the caller
  *	unrefs it
  *
  * Returns: 0; -EINVAL for a bad @name or @opts (checked before sending);
  * from the manager -EEXIST if the name is taken, -EBUSY if another
  * instance uses the state directory, or the error the instance failed to
- * start with (e.g. -ENOENT without the proxy driver); or an error of the
- * exchange.
+ * start with (e.g. -ENOENT without the proxy driver, -ENOKEY for
+ * encrypted state and no @key, -EKEYREJECTED for a @key that does not
+ * open it); or an error of the exchange.
  */
 int vtpm_manager_client_create(struct vtpm_manager_client *client, const char *name,
 			       const struct vtpm_instance_options *opts,
