@@ -21,6 +21,7 @@ static void ek_cert_usage(FILE *f)
 		"Print a TPM 2's EK certificate (PEM by default).\n\n"
 		"Options:\n"
 		"  --state-dir DIR     a stopped TPM's state directory\n"
+		"  --key OPTIONS       the state is encrypted at rest, as with 'create --key'\n"
 		"  --device PATH       a running TPM: its /dev/tpmrmN (or /dev/tpmN)\n"
 		"  --key-type TYPE     rsa (default; NV index 0x01c00002) or ecc (0x01c0000a)\n"
 		"  --der               write DER instead of PEM\n"
@@ -82,18 +83,19 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 
 int cmd_ek_cert(int argc, char *argv[])
 {
-	enum { OPT_STATE_DIR = 256, OPT_DEVICE, OPT_KEY_TYPE, OPT_DER };
+	enum { OPT_STATE_DIR = 256, OPT_DEVICE, OPT_KEY_TYPE, OPT_DER, OPT_KEY };
 	static const struct option options[] = {
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "key-type", required_argument, NULL, OPT_KEY_TYPE },
 		{ "der", no_argument, NULL, OPT_DER },
+		{ "key", required_argument, NULL, OPT_KEY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	enum vtpm_ek_type type = VTPM_EK_RSA2048;
-	const char *dir = NULL, *device = NULL;
+	const char *dir = NULL, *device = NULL, *key = NULL;
 	struct vtpm_backend *backend = NULL;
 	struct vtpm_ctx *ctx = NULL;
 	unsigned int flags = VTPM_EK_CERT_PEM;
@@ -123,6 +125,9 @@ int cmd_ek_cert(int argc, char *argv[])
 		case OPT_DER:
 			flags = 0;
 			break;
+		case OPT_KEY:
+			key = optarg;
+			break;
 		case 'v':
 			verbose = true;
 			break;
@@ -142,6 +147,10 @@ int cmd_ek_cert(int argc, char *argv[])
 		log_error("ek-cert needs one of --state-dir DIR and --device PATH");
 		return EXIT_USAGE;
 	}
+	if (key && !dir) {
+		log_error("--key opens a state directory: it goes with --state-dir");
+		return EXIT_USAGE;
+	}
 
 	r = vtpm_ctx_new(&ctx);
 	if (r < 0) {
@@ -151,7 +160,11 @@ int cmd_ek_cert(int argc, char *argv[])
 	quiet_library(ctx, verbose);
 	if (dir) {
 		/* Resume: a state saved for resuming stays resumable. */
-		r = vtpm_backend_new_libtpms(ctx, VTPM_VERSION_2, dir, VTPM_LIBTPMS_RESUME, &backend);
+		r = open_state_dir(ctx, dir, key, VTPM_LIBTPMS_RESUME, &backend);
+		if (r != EXIT_OK) {
+			vtpm_ctx_unref(ctx);
+			return r;
+		}
 	} else {
 		fd = open(device, O_RDWR | O_CLOEXEC);
 		r = fd < 0 ? -errno : vtpm_backend_new(ctx, VTPM_VERSION_2, &dev_ops, &fd, &backend);

@@ -23,6 +23,9 @@ static void manufacture_usage(FILE *f)
 		"afterwards.  What the TPM has already is kept.\n\n"
 		"Options:\n"
 		"  --state-dir DIR     the TPM's state directory (swtpm's layout)\n"
+		"  --key OPTIONS       its state is encrypted at rest (as 'create --key'):\n"
+		"                      existing state opens with it, new state is written\n"
+		"                      with it\n"
 		MANUFACTURE_USAGE
 		"  -v, --verbose       log what the library does\n"
 		"  -h, --help          show this help\n");
@@ -32,6 +35,7 @@ int cmd_manufacture(int argc, char *argv[])
 {
 	static const struct option options[] = {
 		{ "state-dir", required_argument, NULL, 256 },
+		{ "key", required_argument, NULL, 257 },
 		MANUFACTURE_LONG_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -40,7 +44,7 @@ int cmd_manufacture(int argc, char *argv[])
 	struct manufacture_opts m = {};
 	struct vtpm_backend *backend = NULL;
 	struct vtpm_ctx *ctx = NULL;
-	const char *dir = NULL;
+	const char *dir = NULL, *key = NULL;
 	bool verbose = false;
 	int c, r;
 
@@ -48,6 +52,9 @@ int cmd_manufacture(int argc, char *argv[])
 		switch (c) {
 		case 256:
 			dir = optarg;
+			break;
+		case 257:
+			key = optarg;
 			break;
 		case 'v':
 			verbose = true;
@@ -89,11 +96,12 @@ int cmd_manufacture(int argc, char *argv[])
 		vtpm_ctx_unref(ctx);
 		return EXIT_FAIL;
 	}
-	r = vtpm_backend_new_libtpms(ctx, VTPM_VERSION_2, dir, 0, &backend);
-	if (r < 0)
-		log_error("cannot use the state directory %s: %s", dir, strerror(-r));
-	else
-		r = manufacture_run(backend, &m, dir);
+	r = open_state_dir(ctx, dir, key, 0, &backend);
+	if (r != EXIT_OK) {
+		vtpm_ctx_unref(ctx);
+		return r;
+	}
+	r = manufacture_run(backend, &m, dir);
 	if (r == 0) {
 		r = vtpm_backend_shutdown(backend);
 		if (r < 0)

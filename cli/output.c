@@ -120,6 +120,27 @@ void explain_state_error(int r, const char *where)
 	}
 }
 
+int open_state_dir(struct vtpm_ctx *ctx, const char *dir, const char *key_options,
+		   unsigned int flags, struct vtpm_backend **backend)
+{
+	struct vtpm_libtpms_options lo = {
+		.size = sizeof(lo), .version = VTPM_VERSION_2, .state_dir = dir, .flags = flags,
+	};
+	int ret, r;
+
+	ret = load_state_key(ctx, key_options, &lo.key);
+	if (ret != EXIT_OK)
+		return ret;
+	/* Reads the state already there: a missing or wrong key stops here. */
+	r = vtpm_backend_new_libtpms_opts(ctx, &lo, backend);
+	vtpm_state_key_unref(lo.key);
+	if (r < 0) {
+		explain_state_error(r, dir);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
 void quiet_library(struct vtpm_ctx *ctx, bool verbose)
 {
 	if (verbose)

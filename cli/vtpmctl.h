@@ -81,6 +81,14 @@ int load_state_key(struct vtpm_ctx *ctx, const char *options, struct vtpm_state_
 void explain_state_error(int r, const char *where);
 
 /*
+ * A libtpms TPM 2 on the state directory @dir (its state read, and opened
+ * with the key of --key @key_options unless NULL), with backend @flags.
+ * Returns an exit code; failures are reported.
+ */
+int open_state_dir(struct vtpm_ctx *ctx, const char *dir, const char *key_options,
+		   unsigned int flags, struct vtpm_backend **backend);
+
+/*
  * The CLI reports errors itself, so the library stays quiet unless asked:
  * -v shows its informational messages, VTPM_LOG overrides both.
  */
