@@ -117,18 +117,25 @@ static bool insns_reloadable(const struct bpf_insn *insns, size_t n)
 }
 
 /* Fetch the translated instructions of a device program. */
+/* BPF_OBJ_GET_INFO_BY_FD: what @info asks for (its pointers, lengths) is filled in. */
+static int prog_info(int prog_fd, struct bpf_prog_info *info)
+{
+	union bpf_attr attr = {};
+
+	attr.info.bpf_fd = (uint32_t)prog_fd;
+	attr.info.info_len = sizeof(*info);
+	attr.info.info = ptr_to_u64(info);
+	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr);
+}
+
 static int get_insns(struct vtpm_ctx *ctx, int prog_fd, struct bpf_insn **insns, size_t *n)
 {
 	struct bpf_prog_info info = {};
-	union bpf_attr attr = {};
 	_cleanup_free_ struct bpf_insn *buf = NULL;
 	uint32_t len;
 	int r;
 
-	attr.info.bpf_fd = (uint32_t)prog_fd;
-	attr.info.info_len = sizeof(info);
-	attr.info.info = ptr_to_u64(&info);
-	r = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr);
+	r = prog_info(prog_fd, &info);
 	if (r < 0)
 		return r;
 	if (info.type != BPF_PROG_TYPE_CGROUP_DEVICE)
@@ -146,11 +153,7 @@ static int get_insns(struct vtpm_ctx *ctx, int prog_fd, struct bpf_insn **insns,
 	memset(&info, 0, sizeof(info));
 	info.xlated_prog_len = len;
 	info.xlated_prog_insns = ptr_to_u64(buf);
-	attr = (union bpf_attr){};
-	attr.info.bpf_fd = (uint32_t)prog_fd;
-	attr.info.info_len = sizeof(info);
-	attr.info.info = ptr_to_u64(&info);
-	r = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr);
+	r = prog_info(prog_fd, &info);
 	if (r < 0)
 		return r;
 	if (info.xlated_prog_len != len)

@@ -550,6 +550,18 @@ static int manufacture(struct mfg *m, const struct vtpm_manufacture_options *o,
 	return ret;
 }
 
+/* The session of one call for @backend; free() it. */
+static struct mfg *mfg_new(struct vtpm_backend *backend)
+{
+	struct mfg *m = calloc(1, sizeof(*m));
+
+	if (m) {
+		m->b = backend;
+		m->ctx = vtpm_backend_get_ctx(backend);
+	}
+	return m;
+}
+
 VTPM_EXPORT int vtpm_manufacture(struct vtpm_backend *backend,
 				 const struct vtpm_manufacture_options *opts)
 {
@@ -564,11 +576,9 @@ VTPM_EXPORT int vtpm_manufacture(struct vtpm_backend *backend,
 		return -EINVAL;
 	if (!vtpm_backend_is_running(backend))
 		return -ENXIO;
-	m = calloc(1, sizeof(*m));
+	m = mfg_new(backend);
 	if (!m)
 		return -ENOMEM;
-	m->b = backend;
-	m->ctx = vtpm_backend_get_ctx(backend);
 
 	/* The CA first: an unusable one leaves the TPM untouched. */
 	if (opts->flags & VTPM_MANUFACTURE_EK_CERT) {
@@ -613,11 +623,9 @@ VTPM_EXPORT int vtpm_ek_cert_read(struct vtpm_backend *backend, enum vtpm_ek_typ
 		return -EINVAL;
 	if (!vtpm_backend_is_running(backend))
 		return -ENXIO;
-	m = calloc(1, sizeof(*m));
+	m = mfg_new(backend);
 	if (!m)
 		return -ENOMEM;
-	m->b = backend;
-	m->ctx = vtpm_backend_get_ctx(backend);
 	ret = startup(m);
 	if (ret == 0)
 		ret = read_properties(m);

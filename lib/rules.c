@@ -257,12 +257,27 @@ VTPM_EXPORT const char *vtpm_rules_get_cdi_kind(const struct vtpm_rules *rules)
 
 /* ---------------------------------------------------------- constructors */
 
+/* The constructors' last step: name the rules "tpmN" and hand them out, or free them. */
+static int name_and_hand_out(struct vtpm_rules *rules, unsigned long number, struct vtpm_rules **out)
+{
+	char name[32];
+	int r;
+
+	snprintf(name, sizeof(name), "tpm%lu", number);
+	r = vtpm_rules_set_name(rules, name);
+	if (r < 0) {
+		vtpm_rules_unref(rules);
+		return r;
+	}
+	*out = rules;
+	return 0;
+}
+
 VTPM_EXPORT int vtpm_rules_new_from_device(struct vtpm_ctx *ctx, struct vtpm_device *dev,
 					   struct vtpm_rules **out)
 {
 	static const enum vtpm_node nodes[] = { VTPM_NODE_TPM, VTPM_NODE_TPMRM };
 	struct vtpm_rules *rules;
-	char name[32];
 	int r;
 
 	r = vtpm_rules_new(ctx, &rules);
@@ -282,12 +297,7 @@ VTPM_EXPORT int vtpm_rules_new_from_device(struct vtpm_ctx *ctx, struct vtpm_dev
 			goto fail;
 		rules->nodes[r].which = (int)nodes[i] + 1;
 	}
-	snprintf(name, sizeof(name), "tpm%u", vtpm_device_get_number(dev));
-	r = vtpm_rules_set_name(rules, name);
-	if (r < 0)
-		goto fail;
-	*out = rules;
-	return 0;
+	return name_and_hand_out(rules, vtpm_device_get_number(dev), out);
 fail:
 	vtpm_rules_unref(rules);
 	return r;
@@ -392,16 +402,7 @@ VTPM_EXPORT int vtpm_rules_new_from_path(struct vtpm_ctx *ctx, const char *path,
 		goto fail;
 	}
 
-	{
-		char name[32];
-
-		snprintf(name, sizeof(name), "tpm%ld", num);
-		r = vtpm_rules_set_name(rules, name);
-		if (r < 0)
-			goto fail;
-	}
-	*out = rules;
-	return 0;
+	return name_and_hand_out(rules, (unsigned long)num, out);
 fail:
 	vtpm_rules_unref(rules);
 	return r;

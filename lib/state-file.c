@@ -365,20 +365,34 @@ VTPM_EXPORT int vtpm_state_read_file(struct vtpm_ctx *ctx, const char *path, str
 
 /* ------------------------------------------------------------ transfers */
 
-VTPM_EXPORT int vtpm_state_from_backend(struct vtpm_backend *backend, struct vtpm_state **out)
+/* Where a state's blobs come from: a backend or a control channel. */
+typedef int (*get_blob_fn)(void *source, enum vtpm_state_type type, uint8_t **blob, size_t *len);
+
+static int get_from_backend(void *backend, enum vtpm_state_type type, uint8_t **blob, size_t *len)
+{
+	return vtpm_backend_get_state(backend, type, blob, len);
+}
+
+static int get_from_ctrl(void *client, enum vtpm_state_type type, uint8_t **blob, size_t *len)
+{
+	return vtpm_ctrl_client_get_state(client, type, blob, len);
+}
+
+/* A state of every blob @get finds in @source; only the permanent one must exist. */
+static int collect(struct vtpm_ctx *ctx, enum vtpm_version version, get_blob_fn get, void *source,
+		   struct vtpm_state **out)
 {
 	struct vtpm_state *state = NULL;
-	struct vtpm_ctx *ctx = vtpm_backend_get_ctx(backend);
 	int r;
 
-	r = vtpm_state_new(ctx, vtpm_backend_get_version(backend), &state);
+	r = vtpm_state_new(ctx, version, &state);
 	if (r < 0)
 		return r;
 	for (int t = 1; t <= STATE_TYPES; t++) {
 		uint8_t *blob = NULL;
 		size_t len = 0;
 
-		r = vtpm_backend_get_state(backend, (enum vtpm_state_type)t, &blob, &len);
+		r = get(source, (enum vtpm_state_type)t, &blob, &len);
 		if (r == -ENOENT && t != VTPM_STATE_PERMANENT)
 			continue;
 		if (r == 0 && len)
@@ -387,12 +401,19 @@ VTPM_EXPORT int vtpm_state_from_backend(struct vtpm_backend *backend, struct vtp
 			explicit_bzero(blob, len);
 		free(blob);
 		if (r < 0) {
+			err(ctx, "exporting state blob %d failed: %s", t, strerror(-r));
 			vtpm_state_unref(state);
 			return r;
 		}
 	}
 	*out = state;
 	return 0;
+}
+
+VTPM_EXPORT int vtpm_state_from_backend(struct vtpm_backend *backend, struct vtpm_state **out)
+{
+	return collect(vtpm_backend_get_ctx(backend), vtpm_backend_get_version(backend),
+		       get_from_backend, backend, out);
 }
 
 VTPM_EXPORT int vtpm_state_to_backend(const struct vtpm_state *state, struct vtpm_backend *backend)
@@ -450,7 +471,6 @@ VTPM_EXPORT int vtpm_state_from_ctrl_client(struct vtpm_ctrl_client *client,
 VTPM_EXPORT int vtpm_state_from_ctrl(struct vtpm_ctx *ctx, struct vtpm_ctrl_client *client,
 				     enum vtpm_version version, struct vtpm_state **out)
 {
-	struct vtpm_state *state = NULL;
 	int r;
 
 	if (!version) {
@@ -461,29 +481,7 @@ VTPM_EXPORT int vtpm_state_from_ctrl(struct vtpm_ctx *ctx, struct vtpm_ctrl_clie
 			return r;
 		}
 	}
-	r = vtpm_state_new(ctx, version, &state);
-	if (r < 0)
-		return r;
-	for (int t = 1; t <= STATE_TYPES; t++) {
-		uint8_t *blob = NULL;
-		size_t len = 0;
-
-		r = vtpm_ctrl_client_get_state(client, (enum vtpm_state_type)t, &blob, &len);
-		if (r == -ENOENT && t != VTPM_STATE_PERMANENT)
-			continue;
-		if (r == 0 && len)
-			r = vtpm_state_set_blob(state, (enum vtpm_state_type)t, blob, len);
-		if (blob)
-			explicit_bzero(blob, len);
-		free(blob);
-		if (r < 0) {
-			err(ctx, "exporting state blob %d failed: %s", t, strerror(-r));
-			vtpm_state_unref(state);
-			return r;
-		}
-	}
-	*out = state;
-	return 0;
+	return collect(ctx, version, get_from_ctrl, client, out);
 }
 
 VTPM_EXPORT int vtpm_state_to_ctrl(const struct vtpm_state *state, struct vtpm_ctrl_client *client)
