@@ -288,44 +288,144 @@ VTPM_EXPORT int vtpm_nodes_remove_rootfs(const struct vtpm_rules *rules, const c
 	return run_in_rootfs(rules, rootfs, 0, true);
 }
 
+/* The directory @fd is, as vtpm_nodes_run_pinned() records it. */
+static int root_of(int fd, struct vtpm_nodes_root *root)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	*root = (struct vtpm_nodes_root){ .dev = st.st_dev, .ino = st.st_ino };
+	return 0;
+}
+
+static bool same_root(int fd, const struct vtpm_nodes_root *want)
+{
+	struct vtpm_nodes_root got;
+
+	return root_of(fd, &got) == 0 && got.dev == want->dev && got.ino == want->ino;
+}
+
+/*
+ * The container's root below the process's root @rootfd: @rootfs (the
+ * runtime's own path, trusted: it has not pivoted yet), or the root
+ * itself.  With @want, the one of the two that is that directory: a
+ * runtime that pivoted since the nodes were made left @rootfs behind.
+ */
+static int open_container_root(int rootfd, const char *rootfs, const struct vtpm_nodes_root *want)
+{
+	int fd;
+
+	if (!rootfs || (want && same_root(rootfd, want)))
+		fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	else
+		fd = openat(rootfd, rootfs + strspn(rootfs, "/"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (want && !same_root(fd, want)) {
+		close(fd);
+		return -ENOENT;
+	}
+	return fd;
+}
+
+/* What the child reports. */
+struct node_report {
+	int r;
+	struct vtpm_nodes_root root;
+};
+
 /* The forked child: join the pinned process's mount namespace, then do the job. */
 static __attribute__((noreturn)) void child_main(const struct node_job *job,
 						 const struct vtpm_pinned_pid *pin,
-						 const char *rootfs, int report_fd)
+						 const char *rootfs,
+						 const struct vtpm_nodes_root *want, int report_fd)
 {
-	int rootfd, procfd, r;
+	struct node_report rep = { 0 };
+	int rootfd = -1, procfd, fd;
 
 	procfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (procfd < 0) {
-		r = -errno;
+		rep.r = -errno;
 		goto out;
 	}
 	/* Both the root and the namespace of the one process @pin names. */
-	rootfd = vtpm_pid_open(pin, "root", O_RDONLY | O_DIRECTORY);
+	fd = vtpm_pid_open(pin, "root", O_RDONLY | O_DIRECTORY);
+	if (fd < 0) {
+		rep.r = fd;
+		goto out;
+	}
+	rep.r = vtpm_pid_setns_mnt(pin);
+	if (rep.r < 0)
+		goto out;
+	rootfd = open_container_root(fd, rootfs, want);
 	if (rootfd < 0) {
-		r = rootfd;
+		rep.r = rootfd;
 		goto out;
 	}
-	r = vtpm_pid_setns_mnt(pin);
-	if (r < 0)
-		goto out;
-	if (rootfs) {
-		/* The runtime's own path, trusted: it has not pivoted yet. */
-		int fd = openat(rootfd, rootfs + strspn(rootfs, "/"),
-				O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		if (fd < 0) {
-			r = -errno;
-			goto out;
-		}
-		close(rootfd);
-		rootfd = fd;
-	}
-	r = job_run(job, rootfd, procfd);
+	rep.r = root_of(rootfd, &rep.root);
+	if (rep.r == 0)
+		rep.r = job_run(job, rootfd, procfd);
 out:
-	if (write(report_fd, &r, sizeof(r)) != sizeof(r))
+	if (write(report_fd, &rep, sizeof(rep)) != sizeof(rep))
 		_exit(2);
 	_exit(0);
+}
+
+/* Do @job in the mount namespace of the process @pin names, from a child. */
+static int run_pinned(const struct node_job *job, const struct vtpm_pinned_pid *pin,
+		      const char *rootfs, struct vtpm_nodes_root *root)
+{
+	struct node_report rep;
+	int pipefd[2], r, status;
+	ssize_t n;
+	pid_t child;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	child = fork();
+	if (child < 0) {
+		r = -errno;
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return r;
+	}
+	if (child == 0) {
+		close(pipefd[0]);
+		child_main(job, pin, rootfs, job->remove ? root : NULL, pipefd[1]);
+	}
+	close(pipefd[1]);
+	do {
+		n = read(pipefd[0], &rep, sizeof(rep));
+	} while (n < 0 && errno == EINTR);
+	close(pipefd[0]);
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n != sizeof(rep))
+		return -ECHILD;
+	if (rep.r == 0 && root && !job->remove)
+		*root = rep.root;
+	return rep.r;
+}
+
+static bool pid_rootfs_ok(const char *rootfs)
+{
+	return !rootfs || vtpm_path_is_safe(rootfs) || strcmp(rootfs, "/") == 0;
+}
+
+int vtpm_nodes_run_pinned(const struct vtpm_rules *rules, const struct vtpm_pinned_pid *pin,
+			  const char *rootfs, unsigned int flags, bool remove,
+			  struct vtpm_nodes_root *root)
+{
+	struct node_job job;
+	int r;
+
+	r = job_init(&job, rules, flags, remove);
+	if (r < 0)
+		return r;
+	if (!pid_rootfs_ok(rootfs))
+		return -EINVAL;
+	return run_pinned(&job, pin, rootfs, root);
 }
 
 static int run_in_pid(const struct vtpm_rules *rules, pid_t pid, const char *rootfs,
@@ -333,47 +433,19 @@ static int run_in_pid(const struct vtpm_rules *rules, pid_t pid, const char *roo
 {
 	struct vtpm_pinned_pid pin;
 	struct node_job job;
-	int pipefd[2], r, status, got;
-	ssize_t n;
-	pid_t child;
+	int r;
 
 	r = job_init(&job, rules, flags, remove);
 	if (r < 0)
 		return r;
-	if (pid <= 0 || (rootfs && !vtpm_path_is_safe(rootfs) && strcmp(rootfs, "/") != 0))
+	if (pid <= 0 || !pid_rootfs_ok(rootfs))
 		return -EINVAL;
 	r = vtpm_pid_pin(pid, &pin);
 	if (r < 0)
 		return r;
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		r = -errno;
-		vtpm_pid_unpin(&pin);
-		return r;
-	}
-
-	child = fork();
-	if (child < 0) {
-		r = -errno;
-		close(pipefd[0]);
-		close(pipefd[1]);
-		vtpm_pid_unpin(&pin);
-		return r;
-	}
-	if (child == 0) {
-		close(pipefd[0]);
-		child_main(&job, &pin, rootfs, pipefd[1]);
-	}
+	r = run_pinned(&job, &pin, rootfs, NULL);
 	vtpm_pid_unpin(&pin);
-	close(pipefd[1]);
-	do {
-		n = read(pipefd[0], &got, sizeof(got));
-	} while (n < 0 && errno == EINTR);
-	close(pipefd[0]);
-	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-		;
-	if (n != sizeof(got))
-		return -ECHILD;
-	return got;
+	return r;
 }
 
 VTPM_EXPORT int vtpm_nodes_create_pid(const struct vtpm_rules *rules, pid_t pid,

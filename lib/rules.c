@@ -45,6 +45,11 @@ VTPM_EXPORT struct vtpm_rules *vtpm_rules_ref(struct vtpm_rules *rules)
 	return rules;
 }
 
+struct vtpm_ctx *vtpm_rules_get_ctx(const struct vtpm_rules *rules)
+{
+	return rules->ctx;
+}
+
 VTPM_EXPORT struct vtpm_rules *vtpm_rules_unref(struct vtpm_rules *rules)
 {
 	if (!rules || --rules->refcount > 0)

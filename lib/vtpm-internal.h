@@ -172,12 +172,35 @@ int vtpm_pid_open(const struct vtpm_pinned_pid *p, const char *what, int flags);
  * kernel allows, Linux 5.8; else /proc/PID/ns/mnt and a check). */
 int vtpm_pid_setns_mnt(const struct vtpm_pinned_pid *p);
 
+/* ---- nodes.c: for handover.c ---- */
+
+/* A container's root directory, known again after the runtime pivoted. */
+struct vtpm_nodes_root {
+	dev_t dev;
+	ino_t ino;
+};
+
+/*
+ * Create the nodes of @rules below @rootfs (NULL: the root) in the mount
+ * namespace of the pinned process, as vtpm_nodes_create_pid() does, and
+ * record that directory in @root (may be NULL).  With @remove, remove
+ * them again below the directory @root records (NULL: @rootfs), be it
+ * still @rootfs or, once the runtime pivoted into it, the process's root;
+ * -ENOENT if it is neither.  -ESRCH once that process is gone.
+ */
+int vtpm_nodes_run_pinned(const struct vtpm_rules *rules, const struct vtpm_pinned_pid *pin,
+			  const char *rootfs, unsigned int flags, bool remove,
+			  struct vtpm_nodes_root *root);
+
 /* ---- time.c ---- */
 
 /* Monotonic milliseconds. */
 int64_t vtpm_now_ms(void);
 
 /* ---- rules.c ---- */
+
+/* The context the rules were made with (not referenced). */
+struct vtpm_ctx *vtpm_rules_get_ctx(const struct vtpm_rules *rules);
 
 /* An absolute path below "/" without ".." components, shorter than PATH_MAX. */
 bool vtpm_path_is_safe(const char *path);

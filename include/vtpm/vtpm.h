@@ -25,6 +25,7 @@
 #include <vtpm/sandbox.h>
 #include <vtpm/rules.h>
 #include <vtpm/container.h>
+#include <vtpm/handover.h>
 #include <vtpm/ctrl.h>
 #include <vtpm/state.h>
 #include <vtpm/manager.h>
