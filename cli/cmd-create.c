@@ -649,8 +649,8 @@ static int create_managed(struct vtpm_ctx *ctx, const struct create_options *o,
 		.backend_flags = o->backend_flags,
 	};
 	struct vtpm_instance_info *info = NULL;
-	struct container_state container = {};
-	struct vtpm_rules *rules;
+	struct vtpm_handover *handover = NULL;
+	struct vtpm_rules *rules = NULL;
 	_cleanup_free_ char *own_state = NULL;
 	char name[32];
 	sigset_t stop;
@@ -668,7 +668,8 @@ static int create_managed(struct vtpm_ctx *ctx, const struct create_options *o,
 			log_error("cannot describe the nodes of instance %s: %s", name, strerror(-r));
 			goto out;
 		}
-		r = container_attach_rules(ctx, rules, &o->container, &container);
+		r = container_give(NULL, rules, &o->container, &handover);
+		vtpm_rules_unref(rules);
 		if (r < 0)
 			goto out;
 	}
@@ -693,7 +694,6 @@ static int create_managed(struct vtpm_ctx *ctx, const struct create_options *o,
 			o->daemon ? " (stop it with 'vtpmctl destroy')" : "");
 	if (o->daemon) {
 		/* The daemon owns it now, nodes and cgroup rule included. */
-		container.opts.no_revoke = true;
 		ret = EXIT_OK;
 		goto out;
 	}
@@ -707,7 +707,7 @@ static int create_managed(struct vtpm_ctx *ctx, const struct create_options *o,
 		;
 	ret = EXIT_OK;
 out:
-	container_detach(&container);
+	container_release(handover, !o->container.no_revoke && (ret != EXIT_OK || !o->daemon));
 	if (ret != EXIT_OK || !o->daemon) {
 		if (managed_destroy(ctx, name) < 0)
 			ret = EXIT_FAIL;
@@ -727,7 +727,7 @@ int cmd_create(int argc, char *argv[])
 	struct vtpm_device *dev = NULL;
 	struct vtpm_relay *relay = NULL;
 	struct vtpm_ctrl *ctrl = NULL;
-	struct container_state container = {};
+	struct vtpm_handover *handover = NULL;
 	char temp_dir[] = "/tmp/vtpm-state-XXXXXX";
 	const char *state_dir = NULL;
 	bool created_state_dir = false;
@@ -892,7 +892,7 @@ int cmd_create(int argc, char *argv[])
 	}
 
 	/* Hand the nodes to a container before anyone is told they exist. */
-	r = container_attach(ctx, dev, &o.container, &container);
+	r = container_give(dev, NULL, &o.container, &handover);
 	if (r < 0)
 		goto out;
 	r = enter_serve_cgroup(&o, ctx);
@@ -914,13 +914,13 @@ int cmd_create(int argc, char *argv[])
 	 * parent keeps them and takes the device back, the child serves
 	 * confined.  Only the child returns.
 	 */
-	if (container.rules && !o.container.no_revoke && o.sandbox) {
+	if (handover && !o.container.no_revoke && o.sandbox) {
 		struct warden_cleanup cleanup = {
 			.pidfile = o.pidfile,
 			.temp_state_dir = o.state_dir ? NULL : temp_dir,
 		};
 
-		r = warden_split(&container, vtpm_device_get_fd(dev), &cleanup);
+		r = warden_split(handover, vtpm_device_get_fd(dev), &cleanup);
 		if (r < 0)
 			goto out;
 	}
@@ -938,7 +938,8 @@ int cmd_create(int argc, char *argv[])
 
 out:
 	running_relay = NULL;
-	container_detach(&container);
+	/* A guarded child's copy revokes nothing: the warden does. */
+	container_release(handover, !o.container.no_revoke);
 	if (backend) {
 		r = vtpm_backend_shutdown(backend);
 		if (r < 0) {

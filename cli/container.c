@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Handing a device to a container: options shared by create and the hooks. */
+/* Handing a device to a container: the options create and the hooks share,
+ * the hand-over with its error messages, and the warden's exit. */
 #include "config.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "file-util.h"
 #include "vtpmctl.h"
 
 int container_parse_opt(int opt, const char *arg, struct container_opts *c)
@@ -95,6 +99,10 @@ int container_check_opts(const struct container_opts *c)
 		log_error("--pid-rootfs needs --pid");
 		return -EINVAL;
 	}
+	if (c->have_mode && c->mode == 0 && container_wanted(c)) {
+		log_error("--mode 0 lets nobody but root open the nodes: give the mode they need");
+		return -EINVAL;
+	}
 	if (c->cgroup && !c->rootfs && !c->pid) {
 		log_error("--cgroup needs --rootfs or --pid");
 		return -EINVAL;
@@ -122,107 +130,92 @@ int container_setup_rules(struct vtpm_rules *rules, const struct container_opts 
 	return r;
 }
 
-int container_attach(struct vtpm_ctx *ctx, struct vtpm_device *dev,
-		     const struct container_opts *c, struct container_state *s)
+/* The library's hand-over options for @c (strings borrowed). */
+static void handover_options(const struct container_opts *c, struct vtpm_handover_options *ho)
 {
-	struct vtpm_rules *rules;
-	int r;
-
-	*s = (struct container_state){};
-	if (!container_wanted(c))
-		return 0;
-	r = vtpm_rules_from_device(dev, &rules);
-	if (r < 0) {
-		log_error("cannot describe tpm%u: %s", vtpm_device_get_number(dev), strerror(-r));
-		return r;
-	}
-	return container_attach_rules(ctx, rules, c, s);
+	*ho = (struct vtpm_handover_options){
+		.size = sizeof(*ho), .rootfs = c->rootfs, .pid = c->pid,
+		.pid_rootfs = c->pid_rootfs, .cgroup = c->cgroup,
+		.tpm_path = c->path ? c->path : DEFAULT_CONTAINER_TPM,
+		.tpmrm_path = c->pathrm ? c->pathrm : DEFAULT_CONTAINER_TPMRM,
+		.uid = c->uid, .gid = c->gid, .mode = c->have_mode ? c->mode : 0660,
+	};
 }
 
-int container_attach_rules(struct vtpm_ctx *ctx, struct vtpm_rules *rules,
-			   const struct container_opts *c, struct container_state *s)
+int container_give(struct vtpm_device *dev, const struct vtpm_rules *rules,
+		   const struct container_opts *c, struct vtpm_handover **h)
 {
+	struct vtpm_handover_options ho;
 	int r;
 
-	*s = (struct container_state){};
-	if (!container_wanted(c)) {
-		vtpm_rules_unref(rules);
+	*h = NULL;
+	if (!container_wanted(c))
 		return 0;
-	}
-	s->opts = *c;
-	s->rules = rules;
-	r = container_setup_rules(s->rules, c);
-	if (r < 0) {
-		log_error("bad node options: %s", strerror(-r));
-		goto fail;
-	}
-
-	if (c->cgroup)
-		r = vtpm_cgroup_new_from_path(ctx, c->cgroup, &s->cgroup);
-	else if (c->pid)
-		r = vtpm_cgroup_new_from_pid(ctx, c->pid, &s->cgroup);
-	if (r < 0) {
-		log_error("cannot find the container's device cgroup: %s", strerror(-r));
-		goto fail;
-	}
-
-	if (c->pid)
-		r = vtpm_nodes_create_pid(s->rules, c->pid, c->pid_rootfs, 0);
+	handover_options(c, &ho);
+	if (dev)
+		r = vtpm_handover_new(dev, &ho, h);
 	else
-		r = vtpm_nodes_create_rootfs(s->rules, c->rootfs, 0);
-	if (r < 0) {
-		if (r == -ELOOP)
-			log_error("refusing to create the nodes: a symlink on the way in the container");
-		else if (r == -EEXIST)
-			log_error("the container already has another file at the node path (see --path)");
-		else
-			log_error("cannot create the nodes in the container: %s", strerror(-r));
-		goto fail;
-	}
-	s->nodes_created = true;
-
-	if (s->cgroup) {
-		r = vtpm_cgroup_allow(s->cgroup, s->rules);
-		if (r < 0) {
-			log_error("cannot allow the device in cgroup %s: %s",
-				  vtpm_cgroup_get_path(s->cgroup), strerror(-r));
-			goto fail;
-		}
-	}
-	return 0;
-fail:
-	s->opts.no_revoke = false;
-	container_detach(s);
+		r = vtpm_handover_new_from_rules(rules, &ho, h);
+	if (r == -ELOOP)
+		log_error("refusing to create the nodes: a symlink on the way in the container");
+	else if (r == -EEXIST)
+		log_error("the container already has another file at the node path (see --path)");
+	else if (r == -ESRCH)
+		log_error("process %ld does not exist (--pid)", (long)c->pid);
+	else if (r == -ENOMEDIUM || r == -EMEDIUMTYPE)
+		log_error("cannot find the container's device cgroup: %s", strerror(-r));
+	else if (r < 0)
+		log_error("cannot hand the TPM to the container: %s", strerror(-r));
 	return r;
 }
 
-void container_detach(struct container_state *s)
+void container_release(struct vtpm_handover *h, bool revoke)
 {
-	if (s->opts.no_revoke) {
-		s->cgroup = vtpm_cgroup_unref(s->cgroup);
-		s->rules = vtpm_rules_unref(s->rules);
-		return;
-	}
-	if (s->cgroup) {
-		int r = vtpm_cgroup_revoke(s->cgroup);
+	if (h && revoke) {
+		int r = vtpm_handover_revoke(h);
 
-		/* A gone cgroup has nothing left to revoke. */
-		if (r < 0 && r != -ENOENT)
-			log_error("cannot revoke the device in cgroup %s: %s",
-				  vtpm_cgroup_get_path(s->cgroup), strerror(-r));
+		if (r < 0)
+			log_error("cannot take the TPM back from the container: %s", strerror(-r));
 	}
-	if (s->nodes_created) {
-		int r;
+	vtpm_handover_unref(h);
+}
 
-		if (s->opts.pid)
-			r = vtpm_nodes_remove_pid(s->rules, s->opts.pid, s->opts.pid_rootfs);
-		else
-			r = vtpm_nodes_remove_rootfs(s->rules, s->opts.rootfs);
-		/* A container that is gone took its nodes along. */
-		if (r < 0 && r != -ESRCH && r != -ENOENT)
-			log_error("cannot remove the nodes from the container: %s", strerror(-r));
+/*
+ * The privileged warden of "vtpmctl create": vtpm_handover_guard() forks a
+ * child that serves confined, while this parent waits and takes the device
+ * back; what is left here is the command's own clean-up and exit code.
+ */
+int warden_split(struct vtpm_handover *h, int device_fd, const struct warden_cleanup *cleanup)
+{
+	const struct vtpm_guard_options go = {
+		.size = sizeof(go), .close_fds = &device_fd, .n_close_fds = device_fd >= 0,
+	};
+	int status, ret;
+	pid_t child;
+
+	child = vtpm_handover_guard(h, &go, &status);
+	if (child < 0) {
+		log_error("cannot start the serving process: %s", strerror(-child));
+		return child;
 	}
-	s->cgroup = vtpm_cgroup_unref(s->cgroup);
-	s->rules = vtpm_rules_unref(s->rules);
-	s->nodes_created = false;
+	if (child == 0)
+		return 0;
+
+	if (WIFEXITED(status)) {
+		ret = WEXITSTATUS(status);
+	} else {
+		log_error("the serving process %ld was killed by signal %d (%s); taking the "
+			  "device back from the container", (long)child, WTERMSIG(status),
+			  strsignal(WTERMSIG(status)));
+		ret = EXIT_FAIL;
+	}
+	/* Done by the guard already; this says whether it all went. */
+	container_release(h, true);
+	if (cleanup->temp_state_dir)
+		vtpm_remove_flat_dir(cleanup->temp_state_dir);
+	if (cleanup->pidfile && ret == EXIT_OK)
+		unlink(cleanup->pidfile);
+	fflush(NULL);
+	/* The TPM objects belong to the child: free nothing, save nothing. */
+	_exit(ret);
 }

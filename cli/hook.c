@@ -202,14 +202,14 @@ static int start_instance(const struct hook_dirs *dirs, const char *name, pid_t 
 			  int n_extra, const char *state_dir, bool verbose)
 {
 	/* The runtime removes the cgroup and the mount namespace itself. */
-	struct container_opts c = { .pid = pid, .pid_rootfs = pid_rootfs, .no_revoke = true };
+	struct container_opts c = { .pid = pid, .pid_rootfs = pid_rootfs };
 	struct vtpm_instance_options io = {
 		.size = sizeof(io), .state_dir = state_dir,
 		.version = version && strcmp(version, "1.2") == 0 ? VTPM_VERSION_1_2 : VTPM_VERSION_2,
 	};
 	struct vtpm_instance_info *info = NULL;
-	struct container_state cs = {};
-	struct vtpm_rules *rules;
+	struct vtpm_handover *handover = NULL;
+	struct vtpm_rules *rules = NULL;
 	_cleanup_free_ char *record = NULL;
 	char instance[VTPM_MANAGER_NAME_MAX + 64];
 	const char *node = "";
@@ -229,20 +229,20 @@ static int start_instance(const struct hook_dirs *dirs, const char *name, pid_t 
 	if (r < 0)
 		log_error("cannot describe the nodes of instance %s: %s", instance, strerror(-r));
 	else
-		r = container_attach_rules(ctx, rules, &c, &cs);
+		r = container_give(NULL, rules, &c, &handover);
+	vtpm_rules_unref(rules);
 	if (r == 0) {
 		r = vtpm_write_file_atomic_path(record, instance, strlen(instance), 0644);
 		if (r < 0)
 			log_error("cannot record instance %s in %s: %s", instance, record,
 				  strerror(-r));
 	}
+	/* On success the runtime removes the cgroup and the mount namespace. */
+	container_release(handover, r < 0);
 	if (r < 0) {
-		cs.opts.no_revoke = false;
-		container_detach(&cs);
 		managed_destroy(ctx, instance);
 		goto out;
 	}
-	container_detach(&cs); /* no_revoke: only lets go of them */
 	vtpm_instance_info_get_node(info, VTPM_NODE_TPM, &node, NULL);
 	fprintf(stderr, "vtpmctl: container %s: %s of instance %s of the vtpmctl daemon\n",
 		name, node, instance);

@@ -176,14 +176,6 @@ struct container_opts {
 	bool no_revoke;
 };
 
-/* What container_attach() did, for container_detach() to undo. */
-struct container_state {
-	struct container_opts opts;
-	struct vtpm_rules *rules;
-	struct vtpm_cgroup *cgroup;
-	bool nodes_created;
-};
-
 /* Explain an error of vtpm_rules_new_from_path() for @device. */
 void explain_rules_error(int r, const char *device);
 
@@ -194,13 +186,15 @@ int container_check_opts(const struct container_opts *c);
 bool container_wanted(const struct container_opts *c);
 /* Apply paths, owner and mode to @rules (node 0 tpm, node 1 tpmrm). */
 int container_setup_rules(struct vtpm_rules *rules, const struct container_opts *c);
-/* Create the nodes and allow them; on failure nothing is left behind. */
-int container_attach(struct vtpm_ctx *ctx, struct vtpm_device *dev,
-		     const struct container_opts *c, struct container_state *s);
-/* The same for the nodes in @rules (consumed, also on failure). */
-int container_attach_rules(struct vtpm_ctx *ctx, struct vtpm_rules *rules,
-			   const struct container_opts *c, struct container_state *s);
-void container_detach(struct container_state *s);
+/*
+ * Hand @dev, or the nodes of @rules if @dev is NULL, to the container of
+ * @c: *@h is NULL if @c names none.  On failure (reported) nothing is
+ * left behind.
+ */
+int container_give(struct vtpm_device *dev, const struct vtpm_rules *rules,
+		   const struct container_opts *c, struct vtpm_handover **h);
+/* Take @h back from the container if @revoke (failures reported); release it. */
+void container_release(struct vtpm_handover *h, bool revoke);
 
 /* ---- managed.c: the instance manager's TPMs for create and the hooks ---- */
 
@@ -284,7 +278,7 @@ int manufacture_check_opts(struct manufacture_opts *m, enum vtpm_version version
 int manufacture_run(struct vtpm_backend *backend, const struct manufacture_opts *m,
 		    const char *where);
 
-/* ---- warden.c: a privileged parent takes the device back ---- */
+/* ---- container.c: a privileged parent takes the device back ---- */
 
 /* What the warden removes once the serving child is gone; NULL: nothing. */
 struct warden_cleanup {
@@ -293,14 +287,13 @@ struct warden_cleanup {
 };
 
 /*
- * Fork: the child returns 0 and serves (it may drop every privilege; it no
- * longer revokes @container).  The parent closes @device_fd, forwards
- * SIGTERM/SIGINT/SIGHUP to the child, waits for it, undoes @container and
- * exits with the child's code (1 if a signal killed it): it never returns.
- * A negative errno (reported) if there is no child.
+ * vtpm_handover_guard(): the child returns 0 and serves (it may drop every
+ * privilege).  The parent closes @device_fd, waits for the child, takes @h
+ * back, removes what @cleanup names and exits with the child's code (1 if
+ * a signal killed it): it never returns.  A negative errno (reported) if
+ * there is no child.
  */
-int warden_split(struct container_state *container, int device_fd,
-		 const struct warden_cleanup *cleanup);
+int warden_split(struct vtpm_handover *h, int device_fd, const struct warden_cleanup *cleanup);
 
 /* ---- hook.c: servers started by runtime hooks ---- */
 
