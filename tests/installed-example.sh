@@ -1,7 +1,8 @@
 #!/bin/sh
 # What a user of the installed library sees: 'make install' into a staging
-# directory, then examples/create-vtpm.c built with nothing but
-# 'pkg-config --cflags --libs libvtpm' and run against the installed .so.
+# directory, then examples/create-vtpm.c and examples/oci-hook.c built with
+# nothing but 'pkg-config --cflags --libs libvtpm' and run against the
+# installed .so.
 # It must fail cleanly without /dev/vtpmx.  Also checks that the manual
 # pages (with a page for every function name) and the bash completion are
 # installed, and that 'make uninstall' leaves no file behind.
@@ -16,22 +17,12 @@ trap 'rm -rf "$tmp"' EXIT
 dest=$tmp/dest
 status=0
 
-# The outer make's job server is not ours to use.
-env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $make -C "$abs_top_builddir" install \
-	DESTDIR="$dest" >"$tmp/install.log" 2>&1 ||
-	{ cat "$tmp/install.log"; echo "FAIL: make install"; exit 1; }
-
-pc=$(find "$dest" -name libvtpm.pc | head -n 1)
-so=$(find "$dest" -name 'libvtpm.so.*' -type f | head -n 1)
-[ -n "$pc" ] && [ -n "$so" ] || { echo "FAIL: libvtpm.pc or libvtpm.so not installed"; exit 1; }
+. "$abs_top_srcdir/tests/stage-install.sh"
+stage_install "$dest"
+pc=$staged_pc
+so=$staged_so
 echo "PASS: installed ${so#"$dest"} and ${pc#"$dest"}"
 
-# The staged .pc still names the configured prefix; the sysroot variable
-# makes pkg-config prefix its -I and -L paths with the staging directory.
-# Requires.private packages come from the normal search path.
-PKG_CONFIG_PATH=${pc%/*}${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
-PKG_CONFIG_SYSROOT_DIR=$dest
-export PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
 flags=$($pkg_config --cflags --libs libvtpm) || { echo "FAIL: pkg-config libvtpm"; exit 1; }
 case $flags in
 *"-I$dest"*) ;;
@@ -60,6 +51,28 @@ if [ $rc -eq 1 ] && grep -q "no-vtpmx not found: load the module with 'modprobe 
 	echo "PASS: without /dev/vtpmx: $(tail -n 1 "$tmp/err")"
 else
 	echo "FAIL: without /dev/vtpmx: exit $rc (want 1), stderr: $(cat "$tmp/err")"
+	status=1
+fi
+
+# examples/oci-hook.c the same way; its real run is tests/vm/oci-hook-example.vm.
+# shellcheck disable=SC2086
+if $cc -std=c99 -Wall -Wextra -Werror ${SANITIZER_CFLAGS-} -o "$tmp/oci-hook" \
+		"$abs_top_srcdir/examples/oci-hook.c" $flags 2>"$tmp/cc.log"; then
+	echo "PASS: examples/oci-hook.c builds with: pkg-config --cflags --libs libvtpm"
+	rc=0
+	"$tmp/oci-hook" "$tmp" bogus </dev/null 2>"$tmp/err" || rc=$?
+	[ $rc -eq 2 ] || { echo "FAIL: oci-hook with a bad stage: exit $rc, want 2"; status=1; }
+	rc=0
+	echo '{"ociVersion":"1.0.2"' | "$tmp/oci-hook" "$tmp" createRuntime 2>"$tmp/err" || rc=$?
+	if [ $rc -eq 1 ] && grep -q '^oci-hook: reading the container state' "$tmp/err"; then
+		echo "PASS: oci-hook with a malformed state: $(tail -n 1 "$tmp/err")"
+	else
+		echo "FAIL: oci-hook with a malformed state: exit $rc (want 1): $(cat "$tmp/err")"
+		status=1
+	fi
+else
+	cat "$tmp/cc.log"
+	echo "FAIL: examples/oci-hook.c does not build against the installed library"
 	status=1
 fi
 
