@@ -44,6 +44,7 @@
 /* Manufacture at the first start; the CA is the hook's (operator's) choice. */
 #define ANNOTATION_EK_CERT "libvtpm.org/create-ek-cert" /* "true" or "false" */
 #define ANNOTATION_LOCK_NVRAM "libvtpm.org/lock-nvram"	/* "true" or "false" */
+#define ANNOTATION_PLATFORM_CERT "libvtpm.org/create-platform-cert" /* "true" or "false" */
 #define ANNOTATION_PCR_BANKS "libvtpm.org/pcr-banks"	/* e.g. "sha256,sha384" */
 
 static void hook_usage(FILE *f)
@@ -65,14 +66,16 @@ static void hook_usage(FILE *f)
 		"                      option every container gets a server of its own\n"
 		"  --serve-cgroup container|DIR  serve from the container's cgroup (or\n"
 		"                      cgroup v2 directory DIR): its CPU limit applies\n"
-		"  --create-ek-cert, --create-ek, --lock-nvram, --pcr-banks LIST,\n"
+		"  --create-ek-cert, --create-platform-cert, --create-ek, --lock-nvram,\n"
+		"  --pcr-banks LIST,\n"
 		"  --ca-dir DIR, --ca-key FILE, --ca-cert FILE  manufacture every container's\n"
 		"                      TPM at its first start, as for 'vtpmctl create'\n"
 		"  -v, --verbose       log what the library does\n"
 		"  -h, --help          show this help\n\n"
 		"Annotations: " ANNOTATION_VERSION " (2 or 1.2), " ANNOTATION_PATH ",\n"
 		ANNOTATION_PATHRM ", " ANNOTATION_UID ", " ANNOTATION_GID ", " ANNOTATION_MODE ",\n"
-		ANNOTATION_EK_CERT " and " ANNOTATION_LOCK_NVRAM " (true or false),\n"
+		ANNOTATION_EK_CERT ", " ANNOTATION_PLATFORM_CERT " and\n"
+		ANNOTATION_LOCK_NVRAM " (true or false),\n"
 		ANNOTATION_PCR_BANKS " (e.g. sha256,sha384).\n");
 }
 
@@ -184,6 +187,7 @@ static int hook_create(struct vtpm_oci_state *st, const struct hook_dirs *dirs, 
 	}
 	add_annotation_arg(st, ANNOTATION_PCR_BANKS, "--pcr-banks", extra, &n);
 	if (add_annotation_flag(st, ANNOTATION_EK_CERT, "--create-ek-cert", extra, &n) < 0 ||
+	    add_annotation_flag(st, ANNOTATION_PLATFORM_CERT, "--create-platform-cert", extra, &n) < 0 ||
 	    add_annotation_flag(st, ANNOTATION_LOCK_NVRAM, "--lock-nvram", extra, &n) < 0)
 		return EXIT_FAIL;
 	/* The hook's own manufacture options (the operator's CA) come last. */

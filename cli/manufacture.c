@@ -18,6 +18,9 @@ int manufacture_parse_opt(int opt, const char *arg, struct manufacture_opts *m)
 	case MANUFACTURE_OPT_EK_CERT:
 		m->lib.flags |= VTPM_MANUFACTURE_EK_CERT;
 		break;
+	case MANUFACTURE_OPT_PLATFORM_CERT:
+		m->lib.flags |= VTPM_MANUFACTURE_PLATFORM_CERT;
+		break;
 	case MANUFACTURE_OPT_LOCK_NVRAM:
 		m->lib.flags |= VTPM_MANUFACTURE_LOCK_NV;
 		break;
@@ -60,6 +63,7 @@ int manufacture_append_args(const struct manufacture_opts *m, char **argv, int *
 	} args[] = {
 		{ o->flags & VTPM_MANUFACTURE_EK, "--create-ek", NULL },
 		{ o->flags & VTPM_MANUFACTURE_EK_CERT, "--create-ek-cert", NULL },
+		{ o->flags & VTPM_MANUFACTURE_PLATFORM_CERT, "--create-platform-cert", NULL },
 		{ o->flags & VTPM_MANUFACTURE_LOCK_NV, "--lock-nvram", NULL },
 		{ o->pcr_banks, "--pcr-banks", m->pcr_banks_arg },
 		{ o->ca_dir, "--ca-dir", o->ca_dir },
@@ -99,7 +103,8 @@ int manufacture_check_opts(struct manufacture_opts *m, enum vtpm_version version
 		log_error("manufacture options (--create-ek-cert, --pcr-banks, ...) need a TPM 2");
 		return -EINVAL;
 	}
-	if (o->flags & VTPM_MANUFACTURE_EK_CERT && !o->ca_key && !o->ca_dir)
+	if (o->flags & (VTPM_MANUFACTURE_EK_CERT | VTPM_MANUFACTURE_PLATFORM_CERT) &&
+	    !o->ca_key && !o->ca_dir)
 		o->ca_dir = DEFAULT_CA_DIR;
 	return 0;
 }

@@ -228,11 +228,13 @@ enum {
 	MANUFACTURE_OPT_CA_DIR,
 	MANUFACTURE_OPT_CA_KEY,
 	MANUFACTURE_OPT_CA_CERT,
+	MANUFACTURE_OPT_PLATFORM_CERT,
 };
 
 #define MANUFACTURE_LONG_OPTIONS						\
 	{ "create-ek", no_argument, NULL, MANUFACTURE_OPT_EK },			\
 	{ "create-ek-cert", no_argument, NULL, MANUFACTURE_OPT_EK_CERT },	\
+	{ "create-platform-cert", no_argument, NULL, MANUFACTURE_OPT_PLATFORM_CERT }, \
 	{ "lock-nvram", no_argument, NULL, MANUFACTURE_OPT_LOCK_NVRAM },	\
 	{ "pcr-banks", required_argument, NULL, MANUFACTURE_OPT_PCR_BANKS },	\
 	{ "ca-dir", required_argument, NULL, MANUFACTURE_OPT_CA_DIR },		\
@@ -247,6 +249,8 @@ enum {
 	"  --create-ek         RSA 2048 and ECC P-256 endorsement keys from the TCG\n" \
 	"                      default templates, persistent at 0x81010001/0x81010002\n" \
 	"  --create-ek-cert    also their certificates, in NV 0x01c00002/0x01c0000a\n" \
+	"  --create-platform-cert  a platform certificate for the RSA EK, in NV\n" \
+	"                      0x01c08000 (as swtpm_setup)\n"			\
 	"  --lock-nvram        lock the certificates' NV indices for good\n"	\
 	"  --pcr-banks LIST    active PCR banks from sha1,sha256,sha384,sha512\n"	\
 	"                      (default on a new TPM: sha256, as swtpm_setup)\n"	\

@@ -5,7 +5,8 @@
  * alternative name naming the TPM (manufacturer, model, version under the
  * TCG attribute OIDs), key usage by key type, the EK certificate extended
  * key usage, a certificate policy, no CA, and the issuer's key identifier.
- * Everything ASN.1 is OpenSSL's.
+ * The platform certificate is built the same way, naming the platform
+ * instead of the TPM.  Everything ASN.1 is OpenSSL's.
  */
 #include "config.h"
 
@@ -27,6 +28,20 @@
 #define OID_TPM_VERSION "2.23.133.2.3"
 /* The same profile: tcg-kp-EKCertificate. */
 #define OID_EK_CERTIFICATE "2.23.133.8.1"
+/*
+ * TCG Platform Attribute Credential Profile: tcg-at-platformManufacturerStr,
+ * -platformModel, -platformVersion (2.23.133.5.1.1, .4, .5), and
+ * tcg-kp-PlatformAttributeCertificate (2.23.133.8.2); the attributes
+ * swtpm_cert --type platform --tpm2 puts in a platform certificate.
+ */
+#define OID_PLATFORM_MANUFACTURER "2.23.133.5.1.1"
+#define OID_PLATFORM_MODEL "2.23.133.5.1.4"
+#define OID_PLATFORM_VERSION "2.23.133.5.1.5"
+#define OID_PLATFORM_CERTIFICATE "2.23.133.8.2"
+/* The platform a libvtpm TPM belongs to, as its platform certificate names it. */
+#define PLATFORM_MANUFACTURER "libvtpm"
+#define PLATFORM_MODEL "vTPM"
+#define PLATFORM_VERSION PACKAGE_VERSION
 /* Its certificate policy's user notice, as in the TCG credential profiles. */
 #define EK_POLICY_NOTICE "TCG Trusted Platform Endorsement"
 /* RFC 8017, A.1.1: EKs use the default public exponent (Part 2, 12.2.3.5). */
@@ -84,8 +99,11 @@ static bool add_rdn(X509_NAME *dn, const char *oid, const char *value)
 	return ok;
 }
 
-/* The TPM as a directoryName, each attribute its own RDN, in the profile's order. */
-static int add_san(X509 *x, const struct tpm_identity *id)
+/*
+ * The TPM (or for a platform certificate, the platform) as a
+ * directoryName, each attribute its own RDN, in the profile's order.
+ */
+static int add_san(X509 *x, enum tcg_cert_type type, const struct tpm_identity *id)
 {
 	char manufacturer[16], version[16];
 	GENERAL_NAMES *names = sk_GENERAL_NAME_new_null();
@@ -95,10 +113,15 @@ static int add_san(X509 *x, const struct tpm_identity *id)
 
 	snprintf(manufacturer, sizeof(manufacturer), "id:%08X", id->manufacturer);
 	snprintf(version, sizeof(version), "id:%08X", id->firmware[0]);
-	ok = names && gn && dn &&
-	     add_rdn(dn, OID_TPM_MANUFACTURER, manufacturer) &&
-	     add_rdn(dn, OID_TPM_MODEL, id->model) &&
-	     add_rdn(dn, OID_TPM_VERSION, version);
+	ok = names && gn && dn;
+	if (ok && type == TCG_CERT_PLATFORM)
+		ok = add_rdn(dn, OID_PLATFORM_MANUFACTURER, PLATFORM_MANUFACTURER) &&
+		     add_rdn(dn, OID_PLATFORM_MODEL, PLATFORM_MODEL) &&
+		     add_rdn(dn, OID_PLATFORM_VERSION, PLATFORM_VERSION);
+	else if (ok)
+		ok = add_rdn(dn, OID_TPM_MANUFACTURER, manufacturer) &&
+		     add_rdn(dn, OID_TPM_MODEL, id->model) &&
+		     add_rdn(dn, OID_TPM_VERSION, version);
 	if (ok) {
 		GENERAL_NAME_set0_value(gn, GEN_DIRNAME, dn);
 		dn = NULL;
@@ -144,8 +167,8 @@ static int add_policy(X509 *x)
 	return ok ? 0 : -ENOMEM;
 }
 
-static int fill_cert(X509 *x, struct vtpm_ca *ca, EVP_PKEY *pkey, const struct ek_public *pub,
-		     const struct tpm_identity *id)
+static int fill_cert(X509 *x, struct vtpm_ca *ca, EVP_PKEY *pkey, enum tcg_cert_type type,
+		     const struct ek_public *pub, const struct tpm_identity *id)
 {
 	int r;
 
@@ -157,10 +180,11 @@ static int fill_cert(X509 *x, struct vtpm_ca *ca, EVP_PKEY *pkey, const struct e
 	if (r == 0)
 		r = vtpm_x509_set_validity(x);
 	if (r == 0)
-		r = add_san(x, id);
+		r = add_san(x, type, id);
 	if (r == 0)
 		r = vtpm_x509_add_ext(x, ca->cert, NID_basic_constraints, "critical,CA:FALSE");
-	if (r == 0)
+	/* swtpm's platform certificates carry no policy. */
+	if (r == 0 && type == TCG_CERT_EK)
 		r = add_policy(x);
 	if (r == 0)
 		r = vtpm_x509_add_ext(x, ca->cert, NID_authority_key_identifier, "keyid:always");
@@ -170,14 +194,17 @@ static int fill_cert(X509 *x, struct vtpm_ca *ca, EVP_PKEY *pkey, const struct e
 				      pub->type == VTPM_EK_RSA2048 ? "critical,keyEncipherment" :
 								     "critical,keyAgreement");
 	if (r == 0)
-		r = vtpm_x509_add_ext(x, ca->cert, NID_ext_key_usage, OID_EK_CERTIFICATE);
+		r = vtpm_x509_add_ext(x, ca->cert, NID_ext_key_usage,
+				      type == TCG_CERT_PLATFORM ? OID_PLATFORM_CERTIFICATE :
+								  OID_EK_CERTIFICATE);
 	if (r < 0)
 		return r;
 	return X509_sign(x, ca->key, EVP_sha256()) > 0 ? 0 : -EIO;
 }
 
-int ek_cert_build(struct vtpm_ctx *ctx, struct vtpm_ca *ca, const struct ek_public *pub,
-		  const struct tpm_identity *id, uint8_t **der, size_t *der_len)
+int ek_cert_build(struct vtpm_ctx *ctx, struct vtpm_ca *ca, enum tcg_cert_type type,
+		  const struct ek_public *pub, const struct tpm_identity *id, uint8_t **der,
+		  size_t *der_len)
 {
 	EVP_PKEY *pkey = ek_pkey(pub);
 	X509 *x = X509_new();
@@ -185,13 +212,14 @@ int ek_cert_build(struct vtpm_ctx *ctx, struct vtpm_ca *ca, const struct ek_publ
 	int len = -1, r = -ENOMEM;
 
 	if (pkey && x)
-		r = fill_cert(x, ca, pkey, pub, id);
+		r = fill_cert(x, ca, pkey, type, pub, id);
 	if (r == 0)
 		len = i2d_X509(x, &out);
 	EVP_PKEY_free(pkey);
 	X509_free(x);
 	if (r < 0 || len <= 0) {
-		err(ctx, "cannot build the EK certificate: %s", r == -EIO ?
+		err(ctx, "cannot build the %s certificate: %s",
+		    type == TCG_CERT_PLATFORM ? "platform" : "EK", r == -EIO ?
 		    "the CA key cannot sign" : "out of memory");
 		return r < 0 ? r : -ENOMEM;
 	}

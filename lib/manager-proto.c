@@ -85,8 +85,10 @@ static const struct {
 	{ "create_ek", VTPM_MANUFACTURE_EK },
 	{ "create_ek_cert", VTPM_MANUFACTURE_EK_CERT },
 	{ "lock_nvram", VTPM_MANUFACTURE_LOCK_NV },
+	{ "create_platform_cert", VTPM_MANUFACTURE_PLATFORM_CERT },
 };
-#define MF_FLAGS_ALL (VTPM_MANUFACTURE_EK | VTPM_MANUFACTURE_EK_CERT | VTPM_MANUFACTURE_LOCK_NV)
+#define MF_FLAGS_ALL (VTPM_MANUFACTURE_EK | VTPM_MANUFACTURE_EK_CERT | VTPM_MANUFACTURE_LOCK_NV | \
+		      VTPM_MANUFACTURE_PLATFORM_CERT)
 
 /* An absolute, plain path member into @dst: as get_string(), and -EINVAL
  * for a path that is not safe or does not fit. */

@@ -3,6 +3,7 @@
 #ifndef VTPM_MANUFACTURE_INTERNAL_H
 #define VTPM_MANUFACTURE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +14,12 @@
 /* TCG EK Credential Profile for TPM Family 2.0, EK certificate NV indices (low range). */
 #define EK_NV_INDEX_RSA2048_CERT 0x01c00002
 #define EK_NV_INDEX_ECC_P256_CERT 0x01c0000a
+/*
+ * TCG PC Client Platform TPM Profile (and its Registry of Reserved TPM 2.0
+ * Handles): the platform certificate's NV index, where swtpm_setup
+ * --create-platform-cert writes it.
+ */
+#define PLATFORM_NV_INDEX_CERT 0x01c08000
 
 /*
  * The endorsement keys' persistent handles: TCG TPM v2.0 Provisioning
@@ -66,12 +73,49 @@ struct tpm_identity {
 	uint32_t firmware[2];	/* TPM_PT_FIRMWARE_VERSION_1, _2 */
 };
 
-/* A DER EK certificate for @pub, signed by @ca. */
-int ek_cert_build(struct vtpm_ctx *ctx, struct vtpm_ca *ca, const struct ek_public *pub,
-		  const struct tpm_identity *id, uint8_t **der, size_t *der_len);
+/*
+ * The certificates manufacture writes: an EK certificate (TCG EK
+ * Credential Profile), or the platform certificate swtpm_setup
+ * --create-platform-cert writes, for the RSA EK's key (swtpm_cert --type
+ * platform --tpm2).
+ */
+enum tcg_cert_type {
+	TCG_CERT_EK,
+	TCG_CERT_PLATFORM,
+};
+
+/* A DER certificate of @type for @pub, signed by @ca. */
+int ek_cert_build(struct vtpm_ctx *ctx, struct vtpm_ca *ca, enum tcg_cert_type type,
+		  const struct ek_public *pub, const struct tpm_identity *id, uint8_t **der,
+		  size_t *der_len);
 
 /* DER to PEM, NUL-terminated. */
 int ek_cert_to_pem(const uint8_t *der, size_t der_len, uint8_t **pem, size_t *pem_len);
+
+/* ---- manufacture.c: one manufacture's TPM commands ---- */
+
+struct mfg {
+	struct vtpm_backend *b;
+	struct vtpm_ctx *ctx;
+	bool started_here;	/* this call sent TPM2_Startup */
+	bool power_cycled;	/* this call power-cycled the TPM */
+	size_t nv_chunk;
+	struct tpm_identity id;
+	struct tpm2_cmd c;
+	uint8_t resp[VTPM_BUFFER_SIZE];
+};
+
+/* Send m->c; a TPM error is logged with @what and becomes -EIO. */
+int mfg_run(struct mfg *m, const char *what, struct tpm2_rsp *r);
+
+/* ---- pcr-banks.c ---- */
+
+#define VTPM_PCR_BANKS_ALL (VTPM_PCR_BANK_SHA1 | VTPM_PCR_BANK_SHA256 | \
+			    VTPM_PCR_BANK_SHA384 | VTPM_PCR_BANK_SHA512)
+
+/* Activate exactly @want (all PCRs of each), deactivate every other bank;
+ * *@changed when the allocation changed (it takes effect at a power cycle). */
+int mfg_pcr_allocate(struct mfg *m, unsigned int want, bool *changed);
 
 /* ---- tpm2-nv.c: NV indices through the platform hierarchy ---- */
 

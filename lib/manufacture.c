@@ -28,25 +28,8 @@
 #define EK_CERT_NV_ATTRS (TPMA_NV_PLATFORMCREATE | TPMA_NV_AUTHREAD | TPMA_NV_OWNERREAD | \
 			  TPMA_NV_PPREAD | TPMA_NV_PPWRITE | TPMA_NV_NO_DA | TPMA_NV_WRITEDEFINE)
 
-/* Part 2, 10.6 TPMS_PCR_SELECTION: PCR_SELECT_MAX is at most 32 octets. */
-#define PCR_SELECT_MAX 32
-/* More banks than any TPM has (Part 2, 6.3 lists the hash algorithms). */
-#define PCR_BANKS_MAX 16
 /* A small TPM's NV buffer; used when it does not report TPM_PT_NV_BUFFER_MAX. */
 #define NV_CHUNK_FALLBACK 512
-
-static const struct {
-	const char *name;
-	unsigned int bit;
-	uint16_t alg;
-} pcr_banks[] = {
-	{ "sha1", VTPM_PCR_BANK_SHA1, TPM2_ALG_SHA1 },
-	{ "sha256", VTPM_PCR_BANK_SHA256, TPM2_ALG_SHA256 },
-	{ "sha384", VTPM_PCR_BANK_SHA384, TPM2_ALG_SHA384 },
-	{ "sha512", VTPM_PCR_BANK_SHA512, TPM2_ALG_SHA512 },
-};
-#define PCR_BANKS_ALL (VTPM_PCR_BANK_SHA1 | VTPM_PCR_BANK_SHA256 | \
-		       VTPM_PCR_BANK_SHA384 | VTPM_PCR_BANK_SHA512)
 
 static const struct ek_kind {
 	enum vtpm_ek_type type;
@@ -58,64 +41,7 @@ static const struct ek_kind {
 	{ VTPM_EK_ECC_NIST_P256, "ECC NIST P-256", EK_HANDLE_ECC_P256, EK_NV_INDEX_ECC_P256_CERT },
 };
 
-struct mfg {
-	struct vtpm_backend *b;
-	struct vtpm_ctx *ctx;
-	bool started_here;	/* this call sent TPM2_Startup */
-	bool power_cycled;	/* this call power-cycled the TPM */
-	size_t nv_chunk;
-	struct tpm_identity id;
-	struct tpm2_cmd c;
-	uint8_t resp[VTPM_BUFFER_SIZE];
-};
-
-VTPM_EXPORT int vtpm_pcr_banks_parse(const char *list, unsigned int *banks)
-{
-	unsigned int out = 0;
-	const char *p = list;
-
-	if (!list || !*list)
-		return -EINVAL;
-	while (*p) {
-		size_t n = strcspn(p, ",");
-		size_t i;
-
-		for (i = 0; i < ARRAY_SIZE(pcr_banks); i++)
-			if (strlen(pcr_banks[i].name) == n && strncmp(p, pcr_banks[i].name, n) == 0)
-				break;
-		if (i == ARRAY_SIZE(pcr_banks))
-			return -EINVAL;
-		out |= pcr_banks[i].bit;
-		p += n;
-		if (*p == ',' && !*++p)
-			return -EINVAL;
-	}
-	*banks = out;
-	return 0;
-}
-
-int vtpm_pcr_banks_format(unsigned int banks, char *buf, size_t size)
-{
-	size_t len = 0;
-
-	if (!banks || banks & ~PCR_BANKS_ALL || size == 0)
-		return -EINVAL;
-	buf[0] = '\0';
-	for (size_t i = 0; i < ARRAY_SIZE(pcr_banks); i++) {
-		int n;
-
-		if (!(banks & pcr_banks[i].bit))
-			continue;
-		n = snprintf(buf + len, size - len, "%s%s", len ? "," : "", pcr_banks[i].name);
-		if (n < 0 || (size_t)n >= size - len)
-			return -ENOSPC;
-		len += (size_t)n;
-	}
-	return 0;
-}
-
-/* Send m->c; a TPM error is logged with @what and becomes -EIO. */
-static int run(struct mfg *m, const char *what, struct tpm2_rsp *r)
+int mfg_run(struct mfg *m, const char *what, struct tpm2_rsp *r)
 {
 	uint32_t rc;
 	int ret = tpm2_transact(m->b, &m->c, m->resp, sizeof(m->resp), &rc, r);
@@ -164,7 +90,7 @@ static int power_cycle(struct mfg *m)
 
 	tpm2_cmd_begin(&m->c, TPM2_ST_NO_SESSIONS, TPM2_CC_SHUTDOWN);
 	tpm2_cmd_u16(&m->c, TPM2_SU_CLEAR);
-	ret = run(m, "TPM2_Shutdown", &r);
+	ret = mfg_run(m, "TPM2_Shutdown", &r);
 	if (ret < 0)
 		return ret;
 	ret = vtpm_backend_reset(m->b);
@@ -189,13 +115,13 @@ static int start_and_test(struct mfg *m)
 	if (m->power_cycled) {
 		tpm2_cmd_begin(&m->c, TPM2_ST_NO_SESSIONS, TPM2_CC_STARTUP);
 		tpm2_cmd_u16(&m->c, TPM2_SU_CLEAR);
-		ret = run(m, "TPM2_Startup", &r);
+		ret = mfg_run(m, "TPM2_Startup", &r);
 		if (ret < 0)
 			return ret;
 	}
 	tpm2_cmd_begin(&m->c, TPM2_ST_NO_SESSIONS, TPM2_CC_SELF_TEST);
 	tpm2_cmd_u8(&m->c, 1); /* fullTest: YES */
-	return run(m, "TPM2_SelfTest", &r);
+	return mfg_run(m, "TPM2_SelfTest", &r);
 }
 
 /* Copy the printable vendor string bytes of @v into the model name. */
@@ -224,7 +150,7 @@ static int read_properties(struct mfg *m)
 	tpm2_cmd_u32(&m->c, TPM2_CAP_TPM_PROPERTIES);
 	tpm2_cmd_u32(&m->c, TPM2_PT_MANUFACTURER);
 	tpm2_cmd_u32(&m->c, TPM2_PT_NV_BUFFER_MAX - TPM2_PT_MANUFACTURER + 1);
-	ret = run(m, "TPM2_GetCapability(TPM_PROPERTIES)", &r);
+	ret = mfg_run(m, "TPM2_GetCapability(TPM_PROPERTIES)", &r);
 	if (ret < 0)
 		return ret;
 	tpm2_rsp_u8(&r);	/* moreData */
@@ -305,7 +231,7 @@ static int ek_create(struct mfg *m, const struct ek_kind *k, struct ek_public *p
 	ek_template_append(&m->c, k->type);
 	tpm2_cmd_u16(&m->c, 0);	/* outsideInfo */
 	tpm2_cmd_u32(&m->c, 0);	/* creationPCR: none */
-	ret = run(m, "TPM2_CreatePrimary(EK)", &r);
+	ret = mfg_run(m, "TPM2_CreatePrimary(EK)", &r);
 	if (ret < 0)
 		return ret;
 	info(m->ctx, "%s EK derived in %lld ms", k->name, (long long)(vtpm_now_ms() - t0));
@@ -331,7 +257,7 @@ static int ek_create(struct mfg *m, const struct ek_kind *k, struct ek_public *p
 			tpm2_cmd_u32(&m->c, handle);
 			tpm2_cmd_pw_session(&m->c);
 			tpm2_cmd_u32(&m->c, k->handle);
-			ret = run(m, "TPM2_EvictControl(EK)", &r);
+			ret = mfg_run(m, "TPM2_EvictControl(EK)", &r);
 			if (ret == 0) {
 				info(m->ctx, "%s EK made persistent at 0x%08x", k->name, k->handle);
 				*made = true;
@@ -341,7 +267,7 @@ static int ek_create(struct mfg *m, const struct ek_kind *k, struct ek_public *p
 
 	tpm2_cmd_begin(&m->c, TPM2_ST_NO_SESSIONS, TPM2_CC_FLUSH_CONTEXT);
 	tpm2_cmd_u32(&m->c, handle);
-	flush = run(m, "TPM2_FlushContext", &r);
+	flush = mfg_run(m, "TPM2_FlushContext", &r);
 	return ret < 0 ? ret : flush;
 }
 
@@ -360,7 +286,7 @@ static int ek_certify(struct mfg *m, const struct ek_kind *k, const struct ek_pu
 		return 0;	/* a certificate is there: kept */
 	if (ret != -ENOENT)
 		return ret;
-	ret = ek_cert_build(m->ctx, ca, pub, &m->id, &der, &der_len);
+	ret = ek_cert_build(m->ctx, ca, TCG_CERT_EK, pub, &m->id, &der, &der_len);
 	if (ret < 0)
 		return ret;
 	ret = tpm2_nv_define_write(m->b, k->nv_index, EK_CERT_NV_ATTRS, der, der_len, m->nv_chunk);
@@ -372,11 +298,38 @@ static int ek_certify(struct mfg *m, const struct ek_kind *k, const struct ek_pu
 	return 0;
 }
 
-static int nv_lock(struct mfg *m, const struct ek_kind *k, bool *made)
+/* The platform certificate for the RSA EK, as swtpm_setup --create-platform-cert. */
+static int platform_certify(struct mfg *m, const struct ek_public *pub, struct vtpm_ca *ca,
+			    bool *made)
+{
+	_cleanup_free_ uint8_t *der = NULL;
+	size_t der_len = 0;
+	uint32_t attrs;
+	uint16_t size;
+	int ret;
+
+	ret = tpm2_nv_read_public(m->b, PLATFORM_NV_INDEX_CERT, &attrs, &size);
+	if (ret == 0)
+		return 0;	/* one is there: kept */
+	if (ret != -ENOENT)
+		return ret;
+	ret = ek_cert_build(m->ctx, ca, TCG_CERT_PLATFORM, pub, &m->id, &der, &der_len);
+	if (ret == 0)
+		ret = tpm2_nv_define_write(m->b, PLATFORM_NV_INDEX_CERT, EK_CERT_NV_ATTRS, der,
+					   der_len, m->nv_chunk);
+	if (ret < 0)
+		return ret;
+	info(m->ctx, "platform certificate (%zu bytes) written to NV index 0x%08x", der_len,
+	     PLATFORM_NV_INDEX_CERT);
+	*made = true;
+	return 0;
+}
+
+static int nv_lock(struct mfg *m, uint32_t index, bool *made)
 {
 	uint32_t attrs;
 	uint16_t size;
-	int ret = tpm2_nv_read_public(m->b, k->nv_index, &attrs, &size);
+	int ret = tpm2_nv_read_public(m->b, index, &attrs, &size);
 
 	if (ret == -ENOENT || (ret == 0 && attrs & TPMA_NV_WRITELOCKED))
 		return 0;
@@ -384,129 +337,26 @@ static int nv_lock(struct mfg *m, const struct ek_kind *k, bool *made)
 		return ret;
 	if (!(attrs & TPMA_NV_WRITEDEFINE) || !(attrs & TPMA_NV_PPWRITE)) {
 		warn(m->ctx, "NV index 0x%08x cannot be locked for good (no WRITEDEFINE/PPWRITE)",
-		     k->nv_index);
+		     index);
 		return 0;
 	}
-	ret = tpm2_nv_write_lock(m->b, k->nv_index);
+	ret = tpm2_nv_write_lock(m->b, index);
 	if (ret == 0)
 		*made = true;
 	return ret;
 }
 
-struct pcr_bank {
-	uint16_t alg;
-	uint8_t size_of_select;
-	bool active;
-};
-
-/* TPM2_GetCapability(TPM_CAP_PCRS): the banks the TPM has and which are on. */
-static int pcr_read_banks(struct mfg *m, struct pcr_bank *banks, size_t *n)
-{
-	struct tpm2_rsp r;
-	uint32_t count;
-	int ret;
-
-	tpm2_cmd_begin(&m->c, TPM2_ST_NO_SESSIONS, TPM2_CC_GET_CAPABILITY);
-	tpm2_cmd_u32(&m->c, TPM2_CAP_PCRS);
-	tpm2_cmd_u32(&m->c, 0);
-	tpm2_cmd_u32(&m->c, 1);
-	ret = run(m, "TPM2_GetCapability(PCRS)", &r);
-	if (ret < 0)
-		return ret;
-	tpm2_rsp_u8(&r);
-	tpm2_rsp_u32(&r);
-	count = tpm2_rsp_u32(&r);
-	if (count > PCR_BANKS_MAX)
-		return -EBADMSG;
-	for (uint32_t i = 0; i < count; i++) {
-		const uint8_t *sel;
-
-		banks[i].alg = tpm2_rsp_u16(&r);
-		banks[i].size_of_select = tpm2_rsp_u8(&r);
-		if (banks[i].size_of_select > PCR_SELECT_MAX)
-			return -EBADMSG;
-		sel = tpm2_rsp_bytes(&r, banks[i].size_of_select);
-		if (!sel)
-			return -EBADMSG;
-		banks[i].active = false;
-		for (size_t j = 0; j < banks[i].size_of_select; j++)
-			banks[i].active |= sel[j] != 0;
-	}
-	*n = count;
-	return r.bad ? -EBADMSG : 0;
-}
-
-static unsigned int bank_bit(uint16_t alg)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(pcr_banks); i++)
-		if (pcr_banks[i].alg == alg)
-			return pcr_banks[i].bit;
-	return 0;
-}
-
-/* Activate exactly @want (all PCRs of each), deactivate every other bank. */
-static int pcr_allocate(struct mfg *m, unsigned int want, bool *changed)
-{
-	struct pcr_bank banks[PCR_BANKS_MAX];
-	unsigned int have = 0, active = 0;
-	bool other_active = false;
-	struct tpm2_rsp r;
-	size_t n = 0;
-	int ret;
-
-	ret = pcr_read_banks(m, banks, &n);
-	if (ret < 0)
-		return ret;
-	for (size_t i = 0; i < n; i++) {
-		have |= bank_bit(banks[i].alg);
-		if (banks[i].active && bank_bit(banks[i].alg))
-			active |= bank_bit(banks[i].alg);
-		else if (banks[i].active)
-			other_active = true;
-	}
-	if (want & ~have) {
-		for (size_t i = 0; i < ARRAY_SIZE(pcr_banks); i++)
-			if (want & ~have & pcr_banks[i].bit)
-				err(m->ctx, "this TPM has no %s PCR bank", pcr_banks[i].name);
-		return -EINVAL;
-	}
-	if (active == want && !other_active)
-		return 0;
-
-	tpm2_cmd_begin(&m->c, TPM2_ST_SESSIONS, TPM2_CC_PCR_ALLOCATE);
-	tpm2_cmd_u32(&m->c, TPM2_RH_PLATFORM);
-	tpm2_cmd_pw_session(&m->c);
-	tpm2_cmd_u32(&m->c, (uint32_t)n);
-	for (size_t i = 0; i < n; i++) {
-		uint8_t sel = want & bank_bit(banks[i].alg) ? 0xff : 0x00;
-
-		tpm2_cmd_u16(&m->c, banks[i].alg);
-		tpm2_cmd_u8(&m->c, banks[i].size_of_select);
-		for (size_t j = 0; j < banks[i].size_of_select; j++)
-			tpm2_cmd_u8(&m->c, sel);
-	}
-	ret = run(m, "TPM2_PCR_Allocate", &r);
-	if (ret < 0)
-		return ret;
-	tpm2_rsp_u32(&r);	/* parameterSize */
-	if (tpm2_rsp_u8(&r) != 1 || r.bad) {
-		err(m->ctx, "the TPM refused the PCR allocation");
-		return -EIO;
-	}
-	*changed = true;
-	return 0;
-}
-
 static int check_options(const struct vtpm_manufacture_options *o)
 {
-	unsigned int known = VTPM_MANUFACTURE_EK | VTPM_MANUFACTURE_EK_CERT | VTPM_MANUFACTURE_LOCK_NV;
+	unsigned int known = VTPM_MANUFACTURE_EK | VTPM_MANUFACTURE_EK_CERT | VTPM_MANUFACTURE_LOCK_NV |
+			     VTPM_MANUFACTURE_PLATFORM_CERT;
 	bool user_ca = o->ca_key || o->ca_cert;
 
 	if (o->size < offsetof(struct vtpm_manufacture_options, ca_cert) + sizeof(o->ca_cert))
 		return -EINVAL;
-	if (o->flags & ~known || o->pcr_banks & ~PCR_BANKS_ALL)
+	if (o->flags & ~known || o->pcr_banks & ~VTPM_PCR_BANKS_ALL)
 		return -EINVAL;
-	if (o->flags & VTPM_MANUFACTURE_EK_CERT &&
+	if (o->flags & (VTPM_MANUFACTURE_EK_CERT | VTPM_MANUFACTURE_PLATFORM_CERT) &&
 	    (o->ca_dir ? user_ca : !(o->ca_key && o->ca_cert)))
 		return -EINVAL;
 	return 0;
@@ -520,7 +370,7 @@ static int manufacture(struct mfg *m, const struct vtpm_manufacture_options *o,
 	size_t eks_made = 0;
 	int ret;
 
-	if (flags & VTPM_MANUFACTURE_EK_CERT)
+	if (flags & (VTPM_MANUFACTURE_EK_CERT | VTPM_MANUFACTURE_PLATFORM_CERT))
 		flags |= VTPM_MANUFACTURE_EK;
 	ret = read_properties(m);
 	for (size_t i = 0; ret == 0 && flags & VTPM_MANUFACTURE_EK && i < ARRAY_SIZE(ek_kinds); i++) {
@@ -529,8 +379,11 @@ static int manufacture(struct mfg *m, const struct vtpm_manufacture_options *o,
 
 		ret = ek_create(m, &ek_kinds[i], &pub, &made);
 		eks_made += made;
-		if (ret == 0 && ca)
+		if (ret == 0 && flags & VTPM_MANUFACTURE_EK_CERT)
 			ret = ek_certify(m, &ek_kinds[i], &pub, ca, changed);
+		if (ret == 0 && flags & VTPM_MANUFACTURE_PLATFORM_CERT &&
+		    ek_kinds[i].type == VTPM_EK_RSA2048)
+			ret = platform_certify(m, &pub, ca, changed);
 	}
 	if (eks_made)
 		*changed = true;
@@ -538,11 +391,13 @@ static int manufacture(struct mfg *m, const struct vtpm_manufacture_options *o,
 	if (ret == 0 && !banks && eks_made == ARRAY_SIZE(ek_kinds))
 		banks = VTPM_PCR_BANKS_DEFAULT;
 	if (ret == 0 && banks)
-		ret = pcr_allocate(m, banks, &pcr_changed);
+		ret = mfg_pcr_allocate(m, banks, &pcr_changed);
 	if (pcr_changed)
 		*changed = true;
 	for (size_t i = 0; ret == 0 && flags & VTPM_MANUFACTURE_LOCK_NV && i < ARRAY_SIZE(ek_kinds); i++)
-		ret = nv_lock(m, &ek_kinds[i], changed);
+		ret = nv_lock(m, ek_kinds[i].nv_index, changed);
+	if (ret == 0 && flags & VTPM_MANUFACTURE_LOCK_NV)
+		ret = nv_lock(m, PLATFORM_NV_INDEX_CERT, changed);
 	if (ret == 0 && pcr_changed)
 		ret = power_cycle(m);
 	if (ret == 0 && (m->started_here || m->power_cycled))
@@ -581,7 +436,7 @@ VTPM_EXPORT int vtpm_manufacture(struct vtpm_backend *backend,
 		return -ENOMEM;
 
 	/* The CA first: an unusable one leaves the TPM untouched. */
-	if (opts->flags & VTPM_MANUFACTURE_EK_CERT) {
+	if (opts->flags & (VTPM_MANUFACTURE_EK_CERT | VTPM_MANUFACTURE_PLATFORM_CERT)) {
 		ret = opts->ca_dir ? vtpm_ca_open_dir(m->ctx, opts->ca_dir, &ca) :
 				     vtpm_ca_load(m->ctx, opts->ca_key, opts->ca_cert, &ca);
 		if (ret < 0) {

@@ -45,7 +45,8 @@ static const uint8_t key_bytes[32] = {
 static void test_request_members(void **state)
 {
 	struct vtpm_manufacture_options m = {
-		.size = sizeof(m), .flags = VTPM_MANUFACTURE_EK_CERT | VTPM_MANUFACTURE_LOCK_NV,
+		.size = sizeof(m), .flags = VTPM_MANUFACTURE_EK_CERT | VTPM_MANUFACTURE_LOCK_NV |
+					    VTPM_MANUFACTURE_PLATFORM_CERT,
 		.pcr_banks = VTPM_PCR_BANK_SHA1 | VTPM_PCR_BANK_SHA384, .ca_dir = "/var/lib/vtpm/ca",
 	}, got;
 	struct vtpm_mgr_request req = { .op = VTPM_MGR_OP_CREATE, .name = "enc", .key = true };

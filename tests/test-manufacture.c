@@ -2,7 +2,7 @@
 /*
  * Manufacture on a real libtpms TPM: the EK certificates are parsed back
  * with libcrypto and every field the TCG EK Credential Profile asks for is
- * checked; the keys match what the TPM holds; the local CA is made once,
+ * checked (the platform certificate's too); the keys match what the TPM holds; the local CA is made once,
  * even by racing processes; PCR banks and NV locks are as asked.
  */
 #include "config.h"
@@ -145,31 +145,33 @@ static void check_dirname_attr(const X509_NAME *dn, int index, const char *oid, 
 		assert_memory_equal(ASN1_STRING_get0_data(s), prefix, strlen(prefix));
 }
 
-/* Every field of the profile, parsed back from DER. */
-static void check_cert(const uint8_t *der, size_t len, X509 *ca, EVP_PKEY *ek, bool rsa)
+/*
+ * What EK and platform certificates share, parsed back from DER: X.509 v3,
+ * issued and signed by @ca, for @key, an empty subject, a critical subject
+ * alternative name of one directoryName holding the attributes @oids in
+ * this order (values beginning with @prefixes, where not NULL), and the
+ * one extended key usage @eku.  Returns the certificate.
+ */
+static X509 *check_tcg_cert(const uint8_t *der, size_t len, X509 *ca, EVP_PKEY *key,
+			    const char *const oids[3], const char *const prefixes[3],
+			    const char *eku_oid)
 {
 	const unsigned char *p = der;
 	X509 *x = d2i_X509(NULL, &p, (long)len);
+	EXTENDED_KEY_USAGE *eku;
 	GENERAL_NAMES *san;
 	const GENERAL_NAME *gn;
-	BASIC_CONSTRAINTS *bc;
-	EXTENDED_KEY_USAGE *eku;
-	CERTIFICATEPOLICIES *pol;
-	AUTHORITY_KEYID *akid;
-	const ASN1_OCTET_STRING *ski;
 	char oid[64];
 	int crit;
 
 	assert_non_null(x);
 	assert_ptr_equal(p, der + len);
 	assert_int_equal(X509_get_version(x), X509_VERSION_3);
-	/* Signed by the CA, named by it, and for the TPM's own key. */
 	assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(x), X509_get_subject_name(ca)), 0);
 	assert_int_equal(X509_verify(x, X509_get0_pubkey(ca)), 1);
-	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x), ek), 1);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x), key), 1);
 	assert_int_equal(X509_NAME_entry_count(X509_get_subject_name(x)), 0);
 
-	/* Subject alternative name: critical, one directoryName of three attributes. */
 	san = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
 	assert_non_null(san);
 	assert_int_equal(crit, 1);
@@ -177,27 +179,38 @@ static void check_cert(const uint8_t *der, size_t len, X509 *ca, EVP_PKEY *ek, b
 	gn = sk_GENERAL_NAME_value(san, 0);
 	assert_int_equal(gn->type, GEN_DIRNAME);
 	assert_int_equal(X509_NAME_entry_count(gn->d.directoryName), 3);
-	check_dirname_attr(gn->d.directoryName, 0, "2.23.133.2.1", "id:");
-	check_dirname_attr(gn->d.directoryName, 1, "2.23.133.2.2", NULL);
-	check_dirname_attr(gn->d.directoryName, 2, "2.23.133.2.3", "id:");
-	/* libtpms is IBM's: TPM_PT_MANUFACTURER "IBM". */
-	assert_memory_equal(ASN1_STRING_get0_data(X509_NAME_ENTRY_get_data(
-				    X509_NAME_get_entry(gn->d.directoryName, 0))), "id:49424D00", 11);
+	for (int i = 0; i < 3; i++)
+		check_dirname_attr(gn->d.directoryName, i, oids[i], prefixes[i]);
 	GENERAL_NAMES_free(san);
+
+	eku = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL);
+	assert_non_null(eku);
+	assert_int_equal(sk_ASN1_OBJECT_num(eku), 1);
+	OBJ_obj2txt(oid, sizeof(oid), sk_ASN1_OBJECT_value(eku, 0), 1);
+	assert_string_equal(oid, eku_oid);
+	EXTENDED_KEY_USAGE_free(eku);
+	return x;
+}
+
+/* Every field of the EK Credential Profile. */
+static void check_cert(const uint8_t *der, size_t len, X509 *ca, EVP_PKEY *ek, bool rsa)
+{
+	/* The TPM's manufacturer, model, version; libtpms is IBM's
+	 * (TPM_PT_MANUFACTURER "IBM"); tcg-kp-EKCertificate. */
+	static const char *const oids[3] = { "2.23.133.2.1", "2.23.133.2.2", "2.23.133.2.3" };
+	static const char *const prefixes[3] = { "id:49424D00", NULL, "id:" };
+	X509 *x = check_tcg_cert(der, len, ca, ek, oids, prefixes, "2.23.133.8.1");
+	BASIC_CONSTRAINTS *bc;
+	CERTIFICATEPOLICIES *pol;
+	AUTHORITY_KEYID *akid;
+	const ASN1_OCTET_STRING *ski;
+	int crit;
 
 	/* Key usage: critical; keyEncipherment for RSA, keyAgreement for ECC. */
 	assert_int_equal(X509_get_extension_flags(x) & EXFLAG_KUSAGE, EXFLAG_KUSAGE);
 	assert_int_equal(X509_get_key_usage(x), rsa ? KU_KEY_ENCIPHERMENT : KU_KEY_AGREEMENT);
 	assert_int_equal(X509_EXTENSION_get_critical(X509_get_ext(x,
 				X509_get_ext_by_NID(x, NID_key_usage, -1))), 1);
-
-	/* Extended key usage: tcg-kp-EKCertificate only. */
-	eku = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL);
-	assert_non_null(eku);
-	assert_int_equal(sk_ASN1_OBJECT_num(eku), 1);
-	OBJ_obj2txt(oid, sizeof(oid), sk_ASN1_OBJECT_value(eku, 0), 1);
-	assert_string_equal(oid, "2.23.133.8.1");
-	EXTENDED_KEY_USAGE_free(eku);
 
 	/* Basic constraints: critical, not a CA. */
 	bc = X509_get_ext_d2i(x, NID_basic_constraints, &crit, NULL);
@@ -223,6 +236,20 @@ static void check_cert(const uint8_t *der, size_t len, X509 *ca, EVP_PKEY *ek, b
 	AUTHORITY_KEYID_free(akid);
 
 	X509_free(x);
+}
+
+/* A certificate index of @len bytes with swtpm_setup's attributes, write-locked. */
+static void check_locked_cert_index(struct tpm *t, uint32_t index, size_t len)
+{
+	uint32_t attrs;
+	uint16_t size;
+
+	assert_int_equal(tpm2_nv_read_public(t->backend, index, &attrs, &size), 0);
+	assert_int_equal(size, len);
+	assert_int_equal(attrs & ~TPMA_NV_WRITELOCKED & ~0x20000000u /* WRITTEN */,
+			 TPMA_NV_PLATFORMCREATE | TPMA_NV_AUTHREAD | TPMA_NV_OWNERREAD |
+			 TPMA_NV_PPREAD | TPMA_NV_PPWRITE | TPMA_NV_NO_DA | TPMA_NV_WRITEDEFINE);
+	assert_true(attrs & TPMA_NV_WRITELOCKED);
 }
 
 static void read_cert(struct tpm *t, enum vtpm_ek_type type, uint8_t **der, size_t *len)
@@ -277,8 +304,6 @@ static void test_ek_certificates(void **unused)
 	size_t rsa_len = 0, ecc_len = 0, again_len = 0;
 	char path[PATH_MAX + 32];
 	EVP_PKEY *rsa_key, *ecc_key;
-	uint32_t attrs;
-	uint16_t size;
 	struct stat st;
 	struct tpm t;
 	X509 *ca;
@@ -305,12 +330,7 @@ static void test_ek_certificates(void **unused)
 	check_cert(ecc, ecc_len, ca, ecc_key, false);
 
 	/* The profile's NV attributes, locked for good. */
-	assert_int_equal(tpm2_nv_read_public(t.backend, EK_NV_INDEX_RSA2048_CERT, &attrs, &size), 0);
-	assert_int_equal(size, rsa_len);
-	assert_int_equal(attrs & ~TPMA_NV_WRITELOCKED & ~0x20000000u /* WRITTEN */,
-			 TPMA_NV_PLATFORMCREATE | TPMA_NV_AUTHREAD | TPMA_NV_OWNERREAD |
-			 TPMA_NV_PPREAD | TPMA_NV_PPWRITE | TPMA_NV_NO_DA | TPMA_NV_WRITEDEFINE);
-	assert_true(attrs & TPMA_NV_WRITELOCKED);
+	check_locked_cert_index(&t, EK_NV_INDEX_RSA2048_CERT, rsa_len);
 	/* swtpm_setup's default bank set. */
 	assert_int_equal(active_banks(&t), VTPM_PCR_BANK_SHA256);
 
@@ -336,6 +356,50 @@ static void test_ek_certificates(void **unused)
 	EVP_PKEY_free(rsa_key);
 	EVP_PKEY_free(ecc_key);
 	X509_free(ca);
+}
+
+/* A platform certificate alone: for the RSA EK, fields as swtpm_cert's. */
+static void test_platform_certificate(void **unused)
+{
+	/* The platform's manufacturer, model, version; tcg-kp-PlatformAttributeCertificate. */
+	static const char *const oids[3] = { "2.23.133.5.1.1", "2.23.133.5.1.4", "2.23.133.5.1.5" };
+	static const char *const values[3] = { "libvtpm", "vTPM", PACKAGE_VERSION };
+	struct vtpm_manufacture_options o = {
+		.size = sizeof(o), .ca_dir = ca_dir,
+		.flags = VTPM_MANUFACTURE_PLATFORM_CERT | VTPM_MANUFACTURE_LOCK_NV,
+	};
+	uint8_t *der = NULL, *ek_der = NULL;
+	size_t len = 0, ek_len = 0;
+	char path[PATH_MAX + 32];
+	EVP_PKEY *rsa_key;
+	struct tpm t;
+	X509 *ca, *x;
+
+	fresh_dir(state_dir, "platform");
+	tpm_open(&t, state_dir);
+	assert_int_equal(vtpm_manufacture(t.backend, &o), 1);
+	snprintf(path, sizeof(path), "%s/ca-cert.pem", ca_dir);
+	ca = read_pem_cert(path);
+	/* No EK certificate was asked for. */
+	assert_int_equal(vtpm_ek_cert_read(t.backend, VTPM_EK_RSA2048, 0, &ek_der, &ek_len), -ENOENT);
+	assert_int_equal(tpm2_nv_read_all(t.backend, PLATFORM_NV_INDEX_CERT, 512, &der, &len), 0);
+	rsa_key = persistent_key(&t, EK_HANDLE_RSA2048, VTPM_EK_RSA2048);
+	x = check_tcg_cert(der, len, ca, rsa_key, oids, values, "2.23.133.8.2");
+	/* No policy, not a CA, an RSA EK's key usage. */
+	assert_int_equal(X509_get_ext_by_NID(x, NID_certificate_policies, -1), -1);
+	assert_int_equal(X509_get_key_usage(x), KU_KEY_ENCIPHERMENT);
+	assert_int_equal(X509_check_ca(x), 0);
+
+	/* The EK certificates' NV attributes, locked with them. */
+	check_locked_cert_index(&t, PLATFORM_NV_INDEX_CERT, len);
+	/* Again: kept. */
+	assert_int_equal(vtpm_manufacture(t.backend, &o), 0);
+	tpm_close(&t);
+
+	X509_free(x);
+	X509_free(ca);
+	EVP_PKEY_free(rsa_key);
+	free(der);
 }
 
 static void test_pcr_banks(void **unused)
@@ -523,6 +587,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ek_certificates),
+		cmocka_unit_test(test_platform_certificate),
 		cmocka_unit_test(test_pcr_banks),
 		cmocka_unit_test(test_user_ca),
 		cmocka_unit_test(test_ca_race),

@@ -56,7 +56,8 @@
  *	{"op": "status", "name": N}
  *	{"op": "list"}
  * M is an object of the members "create_ek", "create_ek_cert",
- * "lock_nvram" (booleans, the VTPM_MANUFACTURE_* flags), "pcr_banks" (a
+ * "lock_nvram", "create_platform_cert" (booleans, the VTPM_MANUFACTURE_*
+ * flags), "pcr_banks" (a
  * list as for vtpm_pcr_banks_parse()), "ca_dir", "ca_key", "ca_cert"
  * (absolute paths).  "key": true says that the request's first bytes carry
  * a descriptor (SCM_RIGHTS) of a memfd or regular file that holds the

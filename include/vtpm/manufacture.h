@@ -43,6 +43,17 @@ extern "C" {
 #define VTPM_MANUFACTURE_EK (1u << 0)
 #define VTPM_MANUFACTURE_EK_CERT (1u << 1)
 #define VTPM_MANUFACTURE_LOCK_NV (1u << 2)
+/*
+ * @VTPM_MANUFACTURE_PLATFORM_CERT: also a platform certificate for the RSA
+ *	EK's key (implies @VTPM_MANUFACTURE_EK; needs a CA as EK_CERT does),
+ *	as swtpm_setup --create-platform-cert writes it: X.509 v3 with the
+ *	platform's manufacturer "libvtpm", model "vTPM" and version (the
+ *	library's) in a critical subject alternative name under the TCG
+ *	platform attribute OIDs (2.23.133.5.1.1, .4, .5) and the extended
+ *	key usage 2.23.133.8.2, in NV index 0x01c08000 with the attributes
+ *	of the EK certificates (and locked with them).  Since LIBVTPM_3.
+ */
+#define VTPM_MANUFACTURE_PLATFORM_CERT (1u << 3)
 
 /**
  * PCR banks, for struct vtpm_manufacture_options.pcr_banks.
@@ -70,7 +81,8 @@ extern "C" {
  * @ca_key: instead of @ca_dir, the CA's private key (PEM, unencrypted)...
  * @ca_cert: ...and its certificate (PEM).
  *
- * Certificates need exactly one CA: @ca_dir, or @ca_key with @ca_cert.
+ * Certificates (EK or platform) need exactly one CA: @ca_dir, or @ca_key
+ * with @ca_cert.
  */
 struct vtpm_manufacture_options {
 	size_t size;
