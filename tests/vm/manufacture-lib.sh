@@ -20,3 +20,24 @@ check_cert() {
 	openssl x509 -in "$1.pem" -noout -ext extendedKeyUsage | grep -q 2.23.133.8.1 ||
 		fail "$1 lacks the EK certificate EKU"
 }
+
+# swtpm_setup_config DIR: DIR/swtpm_setup.conf for "swtpm_setup --config", its
+# certificates made by swtpm_localca with a CA in DIR/swtpm-localca (made on
+# first use), PCR banks as swtpm_setup's default.
+swtpm_setup_config() {
+	mkdir -p "$1/swtpm-localca"
+	cat >"$1/swtpm-localca.conf" <<EOF
+statedir = $1/swtpm-localca
+signingkey = $1/swtpm-localca/signkey.pem
+issuercert = $1/swtpm-localca/issuercert.pem
+certserial = $1/swtpm-localca/certserial
+EOF
+	printf -- '--platform-manufacturer libvtpm\n--platform-version 2.1\n--platform-model test\n' \
+		>"$1/swtpm-localca.options"
+	cat >"$1/swtpm_setup.conf" <<EOF
+create_certs_tool = $(command -v swtpm_localca)
+create_certs_tool_config = $1/swtpm-localca.conf
+create_certs_tool_options = $1/swtpm-localca.options
+active_pcr_banks = sha256
+EOF
+}
