@@ -313,52 +313,40 @@ VTPM_EXPORT int vtpm_manager_client_create(struct vtpm_manager_client *client, c
 	return take_info(&reply, info);
 }
 
-VTPM_EXPORT int vtpm_manager_client_destroy(struct vtpm_manager_client *client, const char *name)
+/* A request that names an instance; its description goes to @info unless that is NULL. */
+static int call_named(struct vtpm_manager_client *client, enum vtpm_mgr_op op, const char *name,
+		      struct vtpm_instance_info **info)
 {
 	struct vtpm_mgr_request req;
 	struct vtpm_mgr_reply reply;
 	int r;
 
-	r = name_request(&req, VTPM_MGR_OP_DESTROY, name);
+	r = name_request(&req, op, name);
 	if (r < 0)
 		return r;
 	r = call(client, &req, &reply);
-	vtpm_mgr_reply_clear(&reply);
-	return r;
+	if (r < 0)
+		return r;
+	return take_info(&reply, info);
+}
+
+VTPM_EXPORT int vtpm_manager_client_destroy(struct vtpm_manager_client *client, const char *name)
+{
+	return call_named(client, VTPM_MGR_OP_DESTROY, name, NULL);
 }
 
 VTPM_EXPORT int vtpm_manager_client_restart(struct vtpm_manager_client *client, const char *name,
 					    struct vtpm_instance_info **info)
 {
-	struct vtpm_mgr_request req;
-	struct vtpm_mgr_reply reply;
-	int r;
-
-	r = name_request(&req, VTPM_MGR_OP_RESTART, name);
-	if (r < 0)
-		return r;
-	r = call(client, &req, &reply);
-	if (r < 0)
-		return r;
-	return take_info(&reply, info);
+	return call_named(client, VTPM_MGR_OP_RESTART, name, info);
 }
 
 VTPM_EXPORT int vtpm_manager_client_status(struct vtpm_manager_client *client, const char *name,
 					   struct vtpm_instance_info **info)
 {
-	struct vtpm_mgr_request req;
-	struct vtpm_mgr_reply reply;
-	int r;
-
 	if (!info)
 		return -EINVAL;
-	r = name_request(&req, VTPM_MGR_OP_STATUS, name);
-	if (r < 0)
-		return r;
-	r = call(client, &req, &reply);
-	if (r < 0)
-		return r;
-	return take_info(&reply, info);
+	return call_named(client, VTPM_MGR_OP_STATUS, name, info);
 }
 
 VTPM_EXPORT int vtpm_manager_client_list(struct vtpm_manager_client *client,

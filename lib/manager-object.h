@@ -119,9 +119,6 @@ int vtpm_mgr_pidfd_open(pid_t pid);
 
 struct instance *vtpm_mgr_find(const struct vtpm_manager *mgr, const char *name);
 
-/* mkdir, and its parent if missing (one level: /var/lib exists). */
-int vtpm_mgr_make_dir(const char *path, mode_t mode);
-
 void vtpm_mgr_describe(const struct vtpm_manager *mgr, const struct instance *inst,
 		       struct vtpm_mgr_desc *d);
 

@@ -12,6 +12,7 @@
 
 #include <json-c/json.h>
 
+#include "json-util.h"
 #include "manager-internal.h"
 #include "vtpm-internal.h"
 
@@ -66,16 +67,6 @@ static int parse_version(const char *s, enum vtpm_version *version)
 		return -EINVAL;
 	return 0;
 }
-
-/* json-c's constructors return NULL only when out of memory. */
-#define JSON_ADD(obj, key, val)							\
-	do {									\
-		struct json_object *_v = (val);					\
-		if (!_v || json_object_object_add(obj, key, _v) < 0) {		\
-			json_object_put(_v);					\
-			goto oom;						\
-		}								\
-	} while (0)
 
 /* The booleans of "manufacture" and the flags they stand for. */
 static const struct {

@@ -36,7 +36,7 @@ static int spare_fork(struct vtpm_manager *mgr, struct spare *sp)
 	pid_t self = getpid();
 
 	*sp = (struct spare){ .order_fd = -1, .ready_fd = -1 };
-	r = vtpm_mgr_make_dir(mgr->state_root, 0700);
+	r = vtpm_mkdir_p(mgr->state_root, 0700);
 	if (r < 0)
 		return r;
 	if (asprintf(&sp->scratch, "%s/" SPARE_PREFIX "XXXXXX", mgr->state_root) < 0) {

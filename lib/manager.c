@@ -62,28 +62,6 @@ struct instance *vtpm_mgr_find(const struct vtpm_manager *mgr, const char *name)
 	return NULL;
 }
 
-/* mkdir, and its parent if missing (one level: /var/lib exists). */
-int vtpm_mgr_make_dir(const char *path, mode_t mode)
-{
-	if (mkdir(path, mode) == 0 || errno == EEXIST)
-		return 0;
-	if (errno == ENOENT) {
-		_cleanup_free_ char *parent = strdup(path);
-		char *slash = parent ? strrchr(parent, '/') : NULL;
-
-		if (!parent)
-			return -ENOMEM;
-		if (slash && slash != parent) {
-			*slash = '\0';
-			if (mkdir(parent, 0755) < 0 && errno != EEXIST)
-				return -errno;
-			if (mkdir(path, mode) == 0 || errno == EEXIST)
-				return 0;
-		}
-	}
-	return -errno;
-}
-
 void vtpm_mgr_describe(const struct vtpm_manager *mgr, const struct instance *inst,
 		       struct vtpm_mgr_desc *d)
 {
@@ -212,7 +190,7 @@ VTPM_EXPORT int vtpm_manager_create(struct vtpm_manager *mgr, const char *name,
 		return -ENOMEM;
 	}
 	if (!o.state_dir) {
-		r = vtpm_mgr_make_dir(inst->state_dir, 0700);
+		r = vtpm_mkdir_p(inst->state_dir, 0700);
 		if (r < 0) {
 			err(mgr->ctx, "%s: cannot create %s: %s", name, inst->state_dir, strerror(-r));
 			vtpm_mgr_instance_free(inst);
@@ -395,7 +373,7 @@ VTPM_EXPORT int vtpm_manager_new(struct vtpm_ctx *ctx, const struct vtpm_manager
 	r = -ENOMEM;
 	if (!mgr->run_dir || !mgr->state_root)
 		goto fail;
-	r = vtpm_mgr_make_dir(mgr->run_dir, 0755);
+	r = vtpm_mkdir_p(mgr->run_dir, 0755);
 	if (r < 0) {
 		err(ctx, "cannot create %s: %s", mgr->run_dir, strerror(-r));
 		goto fail;
