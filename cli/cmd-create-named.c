@@ -175,12 +175,8 @@ int cmd_create_named(int argc, char *argv[])
 		return r > 0 ? EXIT_OK : EXIT_USAGE;
 	snprintf(socket, sizeof(socket), "%s/%s", o.client.run_dir ?: VTPM_MANAGER_RUN_DIR,
 		 VTPM_MANAGER_SOCKET);
-	r = vtpm_ctx_new(&ctx);
-	if (r < 0) {
-		log_error("cannot create a library context: %s", strerror(-r));
+	if (new_quiet_ctx(false, &ctx) < 0)
 		return EXIT_FAIL;
-	}
-	quiet_library(ctx, false);
 	/* Read here, where the user's file or descriptor is. */
 	ret = load_state_key(ctx, o.key, &o.io.key);
 	if (ret != EXIT_OK)

@@ -330,12 +330,8 @@ int cmd_create(int argc, char *argv[])
 	if (r != 0)
 		return r > 0 ? EXIT_OK : EXIT_USAGE;
 
-	r = vtpm_ctx_new(&ctx);
-	if (r < 0) {
-		log_error("cannot create a library context: %s", strerror(-r));
+	if (new_quiet_ctx(o.verbose, &ctx) < 0)
 		return EXIT_FAIL;
-	}
-	quiet_library(ctx, o.verbose);
 
 	ret = load_state_key(ctx, o.key, &key);
 	if (ret != EXIT_OK)

@@ -97,12 +97,8 @@ int cmd_ctrl(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 
-	r = vtpm_ctx_new(&ctx);
-	if (r < 0) {
-		log_error("cannot create a library context: %s", strerror(-r));
+	if (new_quiet_ctx(false, &ctx) < 0)
 		return EXIT_FAIL;
-	}
-	quiet_library(ctx, false);
 	r = vtpm_ctrl_client_new(ctx, sock, (int)timeout_s * 1000, &client);
 	if (r < 0) {
 		explain_address_error("control socket", sock, r);

@@ -152,12 +152,8 @@ int cmd_ek_cert(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 
-	r = vtpm_ctx_new(&ctx);
-	if (r < 0) {
-		log_error("cannot create a library context: %s", strerror(-r));
+	if (new_quiet_ctx(verbose, &ctx) < 0)
 		return EXIT_FAIL;
-	}
-	quiet_library(ctx, verbose);
 	if (dir) {
 		/* Resume: a state saved for resuming stays resumable. */
 		r = open_state_dir(ctx, dir, key, VTPM_LIBTPMS_RESUME, &backend);

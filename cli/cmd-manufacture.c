@@ -84,12 +84,8 @@ int cmd_manufacture(int argc, char *argv[])
 	if (manufacture_check_opts(&m, VTPM_VERSION_2) < 0)
 		return EXIT_USAGE;
 
-	r = vtpm_ctx_new(&ctx);
-	if (r < 0) {
-		log_error("cannot create a library context: %s", strerror(-r));
+	if (new_quiet_ctx(verbose, &ctx) < 0)
 		return EXIT_FAIL;
-	}
-	quiet_library(ctx, verbose);
 	/* A new TPM's directory, as 'vtpmctl create' would make it. */
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		log_error("cannot create the state directory %s: %s", dir, strerror(errno));

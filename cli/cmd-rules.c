@@ -139,12 +139,8 @@ int cmd_rules(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 
-	r = vtpm_ctx_new(&ctx);
-	if (r < 0) {
-		log_error("cannot create a library context: %s", strerror(-r));
+	if (new_quiet_ctx(false, &ctx) < 0)
 		return EXIT_FAIL;
-	}
-	quiet_library(ctx, false);
 	r = vtpm_rules_new_from_path(ctx, argv[optind], &rules);
 	if (r < 0) {
 		explain_rules_error(r, argv[optind]);

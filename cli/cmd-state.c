@@ -211,12 +211,8 @@ int cmd_state(int argc, char *argv[])
 		sock = argv[optind++];
 	file = argv[optind];
 
-	r = vtpm_ctx_new(&ctx);
-	if (r < 0) {
-		log_error("cannot create a library context: %s", strerror(-r));
+	if (new_quiet_ctx(false, &ctx) < 0)
 		return EXIT_FAIL;
-	}
-	quiet_library(ctx, false);
 	c = load_state_key(ctx, key_opts, &key);
 	if (c != EXIT_OK) {
 		vtpm_ctx_unref(ctx);

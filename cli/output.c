@@ -149,6 +149,18 @@ void quiet_library(struct vtpm_ctx *ctx, bool verbose)
 		vtpm_ctx_set_log_priority(ctx, LOG_CRIT);
 }
 
+int new_quiet_ctx(bool verbose, struct vtpm_ctx **ctx)
+{
+	int r = vtpm_ctx_new(ctx);
+
+	if (r < 0) {
+		log_error("cannot create a library context: %s", strerror(-r));
+		return r;
+	}
+	quiet_library(*ctx, verbose);
+	return 0;
+}
+
 int parse_identity(const char *what, const char *spec, uid_t *uid, gid_t *gid)
 {
 	struct vtpm_ctx *ctx;

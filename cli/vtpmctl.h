@@ -93,6 +93,8 @@ int open_state_dir(struct vtpm_ctx *ctx, const char *dir, const char *key_option
  * -v shows its informational messages, VTPM_LOG overrides both.
  */
 void quiet_library(struct vtpm_ctx *ctx, bool verbose);
+/* A library context, quieted as quiet_library() does; errors are said. */
+int new_quiet_ctx(bool verbose, struct vtpm_ctx **ctx);
 
 /* Parse a decimal number in [min, max]; false if @s is not one. */
 bool parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
