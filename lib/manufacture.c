@@ -405,16 +405,26 @@ static int manufacture(struct mfg *m, const struct vtpm_manufacture_options *o,
 	return ret;
 }
 
-/* The session of one call for @backend; free() it. */
-static struct mfg *mfg_new(struct vtpm_backend *backend)
+/*
+ * The session of one call for @backend (free() it), after the checks both
+ * calls make: -EINVAL without a TPM 2 backend or with @args_ok false,
+ * -ENXIO if the TPM is not running, -ENOMEM.
+ */
+static int mfg_new(struct vtpm_backend *backend, bool args_ok, struct mfg **out)
 {
-	struct mfg *m = calloc(1, sizeof(*m));
+	struct mfg *m;
 
-	if (m) {
-		m->b = backend;
-		m->ctx = vtpm_backend_get_ctx(backend);
-	}
-	return m;
+	if (!backend || !args_ok || vtpm_backend_get_version(backend) != VTPM_VERSION_2)
+		return -EINVAL;
+	if (!vtpm_backend_is_running(backend))
+		return -ENXIO;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->b = backend;
+	m->ctx = vtpm_backend_get_ctx(backend);
+	*out = m;
+	return 0;
 }
 
 VTPM_EXPORT int vtpm_manufacture(struct vtpm_backend *backend,
@@ -426,14 +436,9 @@ VTPM_EXPORT int vtpm_manufacture(struct vtpm_backend *backend,
 	struct mfg *m;
 	int ret;
 
-	if (!backend || !opts || check_options(opts) < 0 ||
-	    vtpm_backend_get_version(backend) != VTPM_VERSION_2)
-		return -EINVAL;
-	if (!vtpm_backend_is_running(backend))
-		return -ENXIO;
-	m = mfg_new(backend);
-	if (!m)
-		return -ENOMEM;
+	ret = mfg_new(backend, opts && check_options(opts) == 0, &m);
+	if (ret < 0)
+		return ret;
 
 	/* The CA first: an unusable one leaves the TPM untouched. */
 	if (opts->flags & (VTPM_MANUFACTURE_EK_CERT | VTPM_MANUFACTURE_PLATFORM_CERT)) {
@@ -473,14 +478,9 @@ VTPM_EXPORT int vtpm_ek_cert_read(struct vtpm_backend *backend, enum vtpm_ek_typ
 	for (size_t i = 0; i < ARRAY_SIZE(ek_kinds); i++)
 		if (ek_kinds[i].type == type)
 			k = &ek_kinds[i];
-	if (!backend || !k || flags & ~VTPM_EK_CERT_PEM || !cert || !cert_len ||
-	    vtpm_backend_get_version(backend) != VTPM_VERSION_2)
-		return -EINVAL;
-	if (!vtpm_backend_is_running(backend))
-		return -ENXIO;
-	m = mfg_new(backend);
-	if (!m)
-		return -ENOMEM;
+	ret = mfg_new(backend, k && !(flags & ~VTPM_EK_CERT_PEM) && cert && cert_len, &m);
+	if (ret < 0)
+		return ret;
 	ret = startup(m);
 	if (ret == 0)
 		ret = read_properties(m);
