@@ -188,7 +188,10 @@ static int info_from_desc(const struct vtpm_mgr_desc *d, struct vtpm_instance_in
 	info->name = strdup(d->name);
 	info->state_dir = strdup(d->state_dir);
 	info->runtime_dir = strdup(d->runtime_dir);
-	if (asprintf(&info->ctrl_address, "unix:%s/%s", d->runtime_dir, VTPM_RUNDIR_CTRL) < 0)
+	/* A virtual machine's instance serves its control channel on its own socket. */
+	if ((d->socket[0] ? asprintf(&info->ctrl_address, "unix:%s", d->socket) :
+			    asprintf(&info->ctrl_address, "unix:%s/%s", d->runtime_dir,
+				     VTPM_RUNDIR_CTRL)) < 0)
 		info->ctrl_address = NULL;
 	r = -ENOMEM;
 	if (!info->name || !info->state_dir || !info->runtime_dir || !info->ctrl_address)

@@ -335,7 +335,6 @@ static void test_client_arguments(void **state)
 	struct vtpm_manager_client_options o = { .size = sizeof(o) };
 	struct vtpm_instance_options io = { .size = sizeof(io) };
 	struct vtpm_manager_client *client;
-	struct vtpm_instance_info *info;
 	struct vtpm_ctx *ctx;
 	char longpath[200];
 

@@ -610,7 +610,8 @@ const char *vtpm_instance_info_get_state_dir(const struct vtpm_instance_info *in
 const char *vtpm_instance_info_get_runtime_dir(const struct vtpm_instance_info *info);
 /**
  * vtpm_instance_info_get_ctrl_address - its control socket as an address
- * for vtpm_ctrl_client_new(): "unix:<runtime dir>/ctrl.sock".
+ * for vtpm_ctrl_client_new(): "unix:<runtime dir>/ctrl.sock", or for a
+ * virtual machine's instance "unix:<its socket>".
  */
 const char *vtpm_instance_info_get_ctrl_address(const struct vtpm_instance_info *info);
 /** vtpm_instance_info_get_restarts - how often it was restarted after dying. */
