@@ -84,14 +84,8 @@ int cmd_lxc_hook(int argc, char *argv[])
 		switch (c) {
 		case OPT_RUN_DIR:
 		case OPT_STATE_BASE:
-			if (optarg[0] != '/') {
-				log_error("lxc-hook: --run-dir and --state-base need absolute paths");
+			if (hook_dirs_set(&dirs, c == OPT_RUN_DIR, optarg, "lxc-hook") != 0)
 				return EXIT_USAGE;
-			}
-			if (c == OPT_RUN_DIR)
-				dirs.run_dir = optarg;
-			else
-				dirs.state_base = optarg;
 			break;
 		case OPT_TPM12:
 			version = "1.2";

@@ -344,3 +344,16 @@ int hook_start_server(const struct hook_dirs *dirs, const char *name, pid_t pid,
 		rmdir(state_dir); /* only if still empty: a failed start adds nothing */
 	return ret == EXIT_USAGE ? EXIT_FAIL : ret;
 }
+
+int hook_dirs_set(struct hook_dirs *dirs, bool run_dir, const char *path, const char *hook)
+{
+	if (path[0] != '/') {
+		log_error("%s: --run-dir and --state-base need absolute paths", hook);
+		return EXIT_USAGE;
+	}
+	if (run_dir)
+		dirs->run_dir = path;
+	else
+		dirs->state_base = path;
+	return 0;
+}

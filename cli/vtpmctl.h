@@ -321,5 +321,11 @@ int hook_start_server(const struct hook_dirs *dirs, const char *name, pid_t pid,
 		      bool verbose);
 /* Stop the vTPM of container @name (its instance or its server); an exit code. */
 int hook_stop_server(const struct hook_dirs *dirs, const char *name);
+/*
+ * Set @dirs' run directory (@run_dir) or state base from a hook's
+ * option; @hook names the hook in the error.  Only absolute paths: hooks
+ * run in the runtime's working directory.  0 or EXIT_USAGE.
+ */
+int hook_dirs_set(struct hook_dirs *dirs, bool run_dir, const char *path, const char *hook);
 
 #endif

@@ -249,7 +249,10 @@ enum vtpm_version vtpm_backend_get_version(const struct vtpm_backend *backend);
  * Returns: 0; -EBUSY if the state directory is locked by another process;
  * -EIO if libtpms refuses the state (damaged or from an incompatible
  * version); -EBADMSG for a state file that is not in swtpm's blob format;
- * -ENOTSUP for an encrypted state file; or another negative errno.
+ * -ENOKEY for an encrypted state and no key; -EKEYREJECTED when the key
+ * does not open it; -EMEDIUMTYPE for a plain state and a key; -ENOTSUP for
+ * an encryption this library cannot read; -ENOMEM; or a negative errno from
+ * open(2), fcntl(2) or read(2) of the state directory and its files.
  */
 int vtpm_backend_start(struct vtpm_backend *backend);
 

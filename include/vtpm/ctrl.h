@@ -265,8 +265,8 @@ struct vtpm_ctrl_client *vtpm_ctrl_client_unref(struct vtpm_ctrl_client *client)
  * response (every length the server sends is bounded: a GET_INFO text by
  * 64 KiB, a state blob by 1 MiB); -ECONNREFUSED / -ENOENT when nobody
  * listens at the address; -EPERM when a Unix socket's server runs as a
- * user not allowed above; or
- * another negative errno from the socket calls.
+ * user not allowed above; -ENOMEM; or a negative errno from socket(2),
+ * connect(2), send(2) or recv(2).
  */
 
 /** vtpm_ctrl_client_get_result - the result code of the last answered command. */

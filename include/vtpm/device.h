@@ -53,7 +53,7 @@ struct vtpm_device;
  * -ENOENT when the control device does not exist (tpm_vtpm_proxy not loaded);
  * -EPERM or -EACCES without the privilege to use it;
  * -EOPNOTSUPP when the kernel rejects the requested TPM version;
- * -ENOMEM, or another negative errno from open(2) or ioctl(2).
+ * -ENOMEM; or a negative errno from open(2) or ioctl(2).
  */
 int vtpm_device_new(struct vtpm_ctx *ctx, enum vtpm_version version,
 		    struct vtpm_device **dev);

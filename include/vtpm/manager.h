@@ -384,8 +384,8 @@ const char *vtpm_instance_status_to_string(enum vtpm_instance_status status);
  * Returns: 0 when an answer arrived (whether it says "ok" or not);
  * -ENOENT / -ECONNREFUSED when no manager listens; -ETIMEDOUT; -EMSGSIZE
  * for a request over VTPM_MANAGER_REQUEST_MAX or an answer over 16 MiB;
- * -EPROTO for an empty answer; -ENAMETOOLONG; -ENOMEM; or another negative
- * errno from the socket calls.
+ * -EPROTO for an empty answer; -ENAMETOOLONG; -ENOMEM; or a negative errno
+ * from socket(2), connect(2), send(2) or recv(2).
  */
 int vtpm_manager_request(struct vtpm_ctx *ctx, const char *socket_path, const char *request,
 			 int timeout_ms, char **response);

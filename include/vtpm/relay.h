@@ -145,7 +145,8 @@ int vtpm_relay_get_fd(const struct vtpm_relay *relay);
  *
  * Returns: 1 if a command was answered; 0 if none was pending; -EPIPE when
  * the peer is gone (the kernel removed the device, or the socket closed);
- * -EIO if the response could not be delivered; or another negative errno.
+ * -EIO if the response could not be delivered; or a negative errno from
+ * poll(2), read(2) or write(2) of the fd.
  * Malformed commands are answered and count as served (1).
  */
 int vtpm_relay_dispatch(struct vtpm_relay *relay);
