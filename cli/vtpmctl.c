@@ -9,6 +9,7 @@
 
 static const struct vtpmctl_command commands[] = {
 	{ "create", cmd_create, "create a vTPM and serve it until stopped" },
+	{ "stop", cmd_stop, "stop the vTPM server holding a pid file and remove the file" },
 	{ "ctrl", cmd_ctrl, "send a control command (init, stop, ...) to a running vTPM" },
 	{ "state", cmd_state, "export a TPM's state to a file, or import it" },
 	{ "manufacture", cmd_manufacture, "give a stopped TPM its EKs, certificates and PCR banks" },

@@ -21,6 +21,7 @@ struct vtpmctl_command {
 };
 
 int cmd_create(int argc, char *argv[]);
+int cmd_stop(int argc, char *argv[]);
 int cmd_manufacture(int argc, char *argv[]);
 int cmd_ek_cert(int argc, char *argv[]);
 int cmd_ctrl(int argc, char *argv[]);
