@@ -387,6 +387,8 @@ VTPM_EXPORT int vtpm_manager_new(struct vtpm_ctx *ctx, const struct vtpm_manager
 	r = vtpm_mgr_epoll_add(mgr, mgr->wake_fd, &mgr->wake_watch);
 	if (r < 0)
 		goto fail;
+	/* Once here rather than in every instance it forks. */
+	vtpm_crypto_preload(ctx);
 	*out = mgr;
 	return 0;
 fail:

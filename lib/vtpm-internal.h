@@ -81,6 +81,11 @@ uint8_t vtpm_backend_get_locality(const struct vtpm_backend *backend);
 void vtpm_backend_set_buffer_size(struct vtpm_backend *backend, size_t size);
 size_t vtpm_backend_get_buffer_size(const struct vtpm_backend *backend);
 
+/* ---- crypto-preload.c ---- */
+
+/* Build OpenSSL's tables now, for processes forked afterwards to share. */
+void vtpm_crypto_preload(struct vtpm_ctx *ctx);
+
 /* ---- manufacture.c ---- */
 
 /* VTPM_PCR_BANK_* bits as vtpm_pcr_banks_parse() reads them ("sha1,sha256"):
