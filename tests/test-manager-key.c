@@ -17,18 +17,17 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "has-pidfd.h"
 #include "manager-internal.h"
 #include "swtpm-blob.h"
 #include "vtpm-internal.h"
@@ -178,21 +177,6 @@ static void server_stop(struct server *s)
 	vtpm_ctx_unref(s->ctx);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", s->run, s->states);
 	assert_int_equal(system(cmd), 0);
-}
-
-/*
- * The manager watches its instances through pidfds and refuses to start
- * one without: under valgrind, which does not know pidfd_open(2), the
- * tests that spawn instances are skipped.
- */
-static bool has_pidfd(void)
-{
-	int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
-
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
 }
 
 /* Write a TPM 2's state into @dir, encrypted with @key (or plain). */

@@ -17,14 +17,12 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,6 +30,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
+#include "has-pidfd.h"
 #include "manager-internal.h"
 #include "vtpm-internal.h"
 
@@ -330,17 +329,6 @@ static void test_rundir(void **state)
 	assert_int_equal(symlink("/", path), 0);
 	assert_int_equal(vtpm_rundir_create(tmpdir, "link"), -ENOTDIR);
 	unlink(path);
-}
-
-/* pidfd_open(2) works here (valgrind does not know it). */
-static bool has_pidfd(void)
-{
-	int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
-
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
 }
 
 /* What a new manager reads to take over an instance: the description, and
