@@ -216,7 +216,10 @@ struct vtpm_state_key;
  * @opts: NULL for the defaults; the strings are copied
  * @mgr: on success, the new manager with a reference count of one
  *
- * The run dir is created (mode 0755) when missing.
+ * The run dir is created (mode 0755) when missing.  OpenSSL is
+ * initialised in the calling process and every algorithm of its providers
+ * fetched, once, so that the instances it forks share those tables
+ * instead of building a copy each.
  *
  * Returns: 0; -EINVAL for bad @opts or relative paths, or only one of
  * @opts' @uid and @gid set, or either with VTPM_MANAGER_NO_SANDBOX;
