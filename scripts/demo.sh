@@ -31,9 +31,13 @@ run tpm2_pcrextend -T "device:$rm_dev" 16:sha256=b5bb9d8014a0f9b1d61e21e796d78dc
 run tpm2_pcrread -T "device:$rm_dev" sha256:16
 run tpm2_createprimary -T "device:$rm_dev" -C o -G ecc -c "$tmp/primary.ctx" >/dev/null
 echo "created an ECC primary key under the owner hierarchy"
-run kill "$pid"
-while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+echo "\$ vtpmctl stop $tmp/pid"
+"$vtpmctl" stop "$tmp/pid"
 pid=
+if [ -e "$tmp/pid" ]; then
+	echo "demo: vtpmctl stop left $tmp/pid" >&2
+	exit 1
+fi
 echo "vTPM stopped; its state was saved in $state:"
 ls "$state"
 echo "demo: OK"
