@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -402,6 +403,9 @@ _Noreturn void vtpm_spare_main(struct vtpm_ctx *ctx, const char *scratch, int or
 
 	become_child(manager, fds, ARRAY_SIZE(fds));
 	b = prepare(ctx, scratch);
+	/* A spare may wait long for its order: without the manufacture's and
+	 * self test's scratch. */
+	malloc_trim(0);
 
 	/* End of file: the manager retired this spare. */
 	if (read_order(fds[1], &order) < 0) {

@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -26,6 +27,13 @@
 
 /* How often wait_registered looks at sysfs when no command arrives. */
 #define REGISTER_POLL_MS 10
+/*
+ * How long the TPM must be idle before run() hands the heap's free pages
+ * back: libtpms serialises its whole NV for every state store and needs
+ * scratch for every command, and without this an idle TPM keeps its peak
+ * usage dirty.  Never between two commands of a busy client.
+ */
+#define IDLE_TRIM_MS 1000
 /*
  * Bytes thrown away after a stream command whose header cannot be framed:
  * what the peer had sent by then, bounded so that a peer cannot keep the
@@ -535,10 +543,18 @@ static int wait_event(struct vtpm_relay *relay, int timeout_ms)
 
 VTPM_EXPORT int vtpm_relay_run(struct vtpm_relay *relay)
 {
+	/* When the TPM counts as idle; INT64_MAX once its heap was trimmed. */
+	int64_t idle_at = vtpm_now_ms() + IDLE_TRIM_MS;
 	int r;
 
 	for (;;) {
-		r = wait_event(relay, -1);
+		int64_t now = vtpm_now_ms();
+
+		if (now >= idle_at) {
+			malloc_trim(0);
+			idle_at = INT64_MAX;
+		}
+		r = wait_event(relay, idle_at == INT64_MAX ? -1 : (int)(idle_at - now));
 		if (r == -ECANCELED)
 			return 0;
 		if (r < 0)
@@ -546,6 +562,7 @@ VTPM_EXPORT int vtpm_relay_run(struct vtpm_relay *relay)
 		if (r == 0)
 			continue;
 		r = serve_one(relay);
+		idle_at = vtpm_now_ms() + IDLE_TRIM_MS;
 		/* A virtual machine's data channel closing ends only that channel. */
 		if (r < 0 && !(r == -EPIPE && relay->stream))
 			return r;

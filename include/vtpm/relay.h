@@ -154,6 +154,9 @@ int vtpm_relay_dispatch(struct vtpm_relay *relay);
 /**
  * vtpm_relay_run - serve commands until vtpm_relay_stop() or the peer goes
  *
+ * After a second without a command it calls malloc_trim(3) once, so that
+ * an idle TPM does not keep its peak scratch memory; a busy one never does.
+ *
  * Returns: 0 after vtpm_relay_stop(); -EPIPE when the peer went away; or a
  * negative errno from poll(2) or vtpm_relay_dispatch().  EINTR is retried.
  */
