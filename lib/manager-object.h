@@ -157,7 +157,7 @@ void vtpm_mgr_restart_due(struct vtpm_manager *mgr);
 
 /* ---- manager-spares.c ---- */
 
-/* Keep SPARES spares; failures only cost the speed-up. */
+/* Keep SPARES spares while listening; failures only cost the speed-up. */
 void vtpm_mgr_spares_fill(struct vtpm_manager *mgr);
 
 /* Retire every spare: end of file on its order socket, then reap it. */

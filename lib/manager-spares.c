@@ -84,10 +84,13 @@ fail:
 	return r;
 }
 
-/* Keep SPARES spares; failures only cost the speed-up. */
+/*
+ * Keep SPARES spares while the manager listens for requests; failures only
+ * cost the speed-up.
+ */
 void vtpm_mgr_spares_fill(struct vtpm_manager *mgr)
 {
-	if (mgr->flags & VTPM_MANAGER_NO_SPARES)
+	if (mgr->flags & VTPM_MANAGER_NO_SPARES || mgr->listen_fd < 0)
 		return;
 	while (mgr->n_spares < SPARES) {
 		int r = spare_fork(mgr, &mgr->spares[mgr->n_spares]);

@@ -126,11 +126,10 @@ int vtpm_mgr_spawn(struct vtpm_manager *mgr, struct instance *inst)
 	 * must not resume, and a restart serves the state it left. */
 	inst->backend_flags &= ~VTPM_LIBTPMS_RESUME;
 
-	/* Existing state cannot use a prepared TPM: leave the spares for new ones. */
-	if (vtpm_spare_can_adopt(&spec) &&
-	    vtpm_mgr_spare_take(mgr, &spec, &pid, &pipefd[0], &scratch) == 0) {
-		vtpm_mgr_spares_fill(mgr);
-	} else {
+	/* Existing state cannot use a prepared TPM: leave the spares for new
+	 * ones.  A spare taken is replaced once this start is over. */
+	if (!vtpm_spare_can_adopt(&spec) ||
+	    vtpm_mgr_spare_take(mgr, &spec, &pid, &pipefd[0], &scratch) < 0) {
 		if (pipe2(pipefd, O_CLOEXEC) < 0)
 			return -errno;
 		pid = fork();
@@ -277,6 +276,12 @@ void vtpm_mgr_on_ready(struct vtpm_manager *mgr, struct instance *inst)
 		return;
 	vtpm_mgr_epoll_del(mgr, inst->ready_fd);
 	vtpm_mgr_close_fd(&inst->ready_fd);
+	/*
+	 * A spare this start took is replaced only now: preparing one is a
+	 * manufacture and a full self test, which would compete for the CPU
+	 * with the start a client is waiting for.
+	 */
+	vtpm_mgr_spares_fill(mgr);
 	if (n != (ssize_t)sizeof(msg) || msg.error != 0) {
 		int e = n == (ssize_t)sizeof(msg) ? msg.error : -ECHILD;
 
