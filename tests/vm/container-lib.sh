@@ -37,28 +37,36 @@ config_edit() {
 
 # The probe runs inside the container (busybox sh).  "probe.sh tpm DEV"
 # sends TPM2_GetRandom(16) through DEV and checks the response header;
-# "probe.sh denied DEV" checks that opening DEV fails with EPERM.  Each
-# check prints "CPASS: ..." or "CFAIL: ..." and exits 0 or 1.
+# "probe.sh denied DEV" checks that opening DEV fails with EPERM;
+# "probe.sh baseline /dev/zero" runs the processes of "tpm" without a TPM.
+# Each check prints "CPASS: ..." or "CFAIL: ..." and exits 0 or 1.
 write_probe() {
 	cat >"$1" <<'PROBE'
 #!/bin/sh
 what=$1
 dev=$2
 case $what in
-tpm)
+tpm | baseline)
+	# "baseline" (bench/container.sh) runs the same processes on DEV
+	# (/dev/zero) without a TPM, and checks no TPM header.
+	bs=4096 label=TPM2_GetRandom
+	[ "$what" = tpm ] || { bs=28 label=baseline; }
 	[ -c "$dev" ] || { echo "CFAIL: $dev is not a character device"; exit 1; }
 	exec 3<>"$dev" || { echo "CFAIL: cannot open $dev"; exit 1; }
 	# TPM2_GetRandom(16): tag 0x8001 (TPM_ST_NO_SESSIONS), size 12,
 	# command code 0x17b (TPM2_CC_GetRandom), bytesRequested 16.
 	# TPM 2.0 Part 3, 16.1.  In octal for busybox printf.
 	printf '\200\001\000\000\000\014\000\000\001\173\000\020' >&3
-	resp=$(dd bs=4096 count=1 <&3 2>/dev/null | od -An -v -tx1)
+	resp=$(dd bs=$bs count=1 <&3 2>/dev/null | od -An -v -tx1)
 	exec 3>&-
 	set -- $resp
 	[ $# -eq 28 ] || { echo "CFAIL: $dev answered $# bytes: $resp"; exit 1; }
-	[ "$1$2" = 8001 ] || { echo "CFAIL: $dev: bad tag $1$2"; exit 1; }
-	[ "$7$8$9${10}" = 00000000 ] || { echo "CFAIL: $dev: response code $7$8$9${10}"; exit 1; }
-	echo "CPASS: TPM2_GetRandom through $dev: $(echo $resp | tr -d ' ' | cut -c25-)"
+	if [ "$what" = tpm ]; then
+		[ "$1$2" = 8001 ] || { echo "CFAIL: $dev: bad tag $1$2"; exit 1; }
+		[ "$7$8$9${10}" = 00000000 ] ||
+			{ echo "CFAIL: $dev: response code $7$8$9${10}"; exit 1; }
+	fi
+	echo "CPASS: $label through $dev: $(echo $resp | tr -d ' ' | cut -c25-)"
 	;;
 denied)
 	if (: <"$dev") 2>/tmp/err; then
