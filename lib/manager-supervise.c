@@ -267,6 +267,11 @@ int vtpm_mgr_stop_processes(struct vtpm_manager *mgr, struct instance **list, si
 	return ret;
 }
 
+/*
+ * A start is over.  A spare it took is replaced only now, after the
+ * answer: preparing one is a manufacture and a full self test, which would
+ * compete for the CPU with the start a client is waiting for.
+ */
 void vtpm_mgr_on_ready(struct vtpm_manager *mgr, struct instance *inst)
 {
 	struct vtpm_instance_ready msg;
@@ -276,12 +281,6 @@ void vtpm_mgr_on_ready(struct vtpm_manager *mgr, struct instance *inst)
 		return;
 	vtpm_mgr_epoll_del(mgr, inst->ready_fd);
 	vtpm_mgr_close_fd(&inst->ready_fd);
-	/*
-	 * A spare this start took is replaced only now: preparing one is a
-	 * manufacture and a full self test, which would compete for the CPU
-	 * with the start a client is waiting for.
-	 */
-	vtpm_mgr_spares_fill(mgr);
 	if (n != (ssize_t)sizeof(msg) || msg.error != 0) {
 		int e = n == (ssize_t)sizeof(msg) ? msg.error : -ECHILD;
 
@@ -292,6 +291,7 @@ void vtpm_mgr_on_ready(struct vtpm_manager *mgr, struct instance *inst)
 				       e == -ENOKEY ? "the state is encrypted: the instance needs its key" :
 				       e == -EKEYREJECTED ? "the key does not open the state" :
 				       "the instance failed to start (see the manager's log)");
+		vtpm_mgr_spares_fill(mgr);
 		return;
 	}
 	inst->ready = msg;
@@ -304,6 +304,7 @@ void vtpm_mgr_on_ready(struct vtpm_manager *mgr, struct instance *inst)
 	else
 		info(mgr->ctx, "%s: tpm%u ready (pid %ld)", inst->name, msg.number, (long)inst->pid);
 	vtpm_mgr_answer_waiter(mgr, inst, 0, NULL);
+	vtpm_mgr_spares_fill(mgr);
 }
 
 void vtpm_mgr_on_death(struct vtpm_manager *mgr, struct instance *inst)
