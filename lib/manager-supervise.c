@@ -127,7 +127,8 @@ int vtpm_mgr_spawn(struct vtpm_manager *mgr, struct instance *inst)
 	inst->backend_flags &= ~VTPM_LIBTPMS_RESUME;
 
 	/* Existing state cannot use a prepared TPM: leave the spares for new
-	 * ones.  A spare taken is replaced once this start is over. */
+	 * ones.  A spare taken is replaced once this start is over: here if it
+	 * fails at once, else in vtpm_mgr_on_ready(). */
 	if (!vtpm_spare_can_adopt(&spec) ||
 	    vtpm_mgr_spare_take(mgr, &spec, &pid, &pipefd[0], &scratch) < 0) {
 		if (pipe2(pipefd, O_CLOEXEC) < 0)
@@ -163,7 +164,8 @@ int vtpm_mgr_spawn(struct vtpm_manager *mgr, struct instance *inst)
 			vtpm_remove_flat_dir(scratch);
 		inst->pid = 0;
 		vtpm_mgr_close_fd(&inst->ready_fd);
-		return pidfd;
+		r = pidfd;
+		goto failed;
 	}
 	inst->pidfd = pidfd;
 	fcntl(inst->ready_fd, F_SETFL, O_NONBLOCK);
@@ -172,7 +174,7 @@ int vtpm_mgr_spawn(struct vtpm_manager *mgr, struct instance *inst)
 		r = vtpm_mgr_epoll_add(mgr, inst->ready_fd, &inst->ready_watch);
 	if (r < 0) {
 		kill(pid, SIGKILL);
-		return r; /* the caller forgets it; the pidfd reaps nothing then */
+		goto failed; /* the caller forgets it; the pidfd reaps nothing then */
 	}
 	r = vtpm_rundir_write_pid(inst->dir_fd, pid);
 	if (r < 0)
@@ -180,6 +182,11 @@ int vtpm_mgr_spawn(struct vtpm_manager *mgr, struct instance *inst)
 	vtpm_mgr_publish(mgr, inst);
 	dbg(mgr->ctx, "%s: started as pid %ld", inst->name, (long)pid);
 	return 0;
+
+failed:
+	/* This start is over before it began: replace a spare it took. */
+	vtpm_mgr_spares_fill(mgr);
+	return r;
 }
 
 enum reaped { STILL_RUNNING, REAPED, GONE_NO_STATUS };
