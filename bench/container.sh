@@ -12,7 +12,8 @@
 #   swtpm    a hook script as users write it: swtpm_setup, then
 #            swtpm chardev --vtpm-proxy, a node made in the container and
 #            the tpmrm major allowed in its config
-# Needs: $run (the daemon's run dir), $states (its state root), row, ratio.
+# Needs: $run (the daemon's run dir), $states (its state root), row, ratio,
+# swtpm_start, vtpmctl_start.
 CN=${BENCH_CONTAINER_N:-5}
 . "$abs_top_srcdir/tests/vm/container-lib.sh"
 need runc jq nsenter swtpm_setup
@@ -207,12 +208,8 @@ ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 for rep in $(seq "$CN"); do
 	t0=$(date +%s%N); "$VTPMCTL" create --help >/dev/null; ms_since "$t0" >>"$cb/b-help"
 	for kind in new old; do
-		t0=$(date +%s%N)
-		"$VTPMCTL" create --standalone --daemon --json --pidfile "$cb/b.pid" \
-			--state-dir "$cb/b-state-$rep" >"$cb/b.json" || fail "standalone create"
-		node_in "$cb/b.json" tpmrm
-		"$B/tpm-bench" getrandom 1 "$node" >/dev/null || fail "the standalone server does not answer"
-		ms_since "$t0" >>"$cb/b-$kind"
+		vtpmctl_start "$cb/b.json" create --standalone --daemon --pidfile "$cb/b.pid" \
+			--state-dir "$cb/b-state-$rep" >>"$cb/b-$kind"
 		# The confined server cannot remove its pid file: stop does.
 		"$VTPMCTL" stop --timeout 60 "$cb/b.pid" || fail "the standalone server did not stop"
 		set -- $(swtpm_start "$cb/b-sw-$rep")
